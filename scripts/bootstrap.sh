@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Idempotent set-up: .venv/ in the repository root with the pinned
+# requirements and an editable install of tinyagent_ros (.venv/bin/tinyagent).
+# Needs only python3 (with the venv module). Safe to run again: requirements
+# are reinstalled only when requirements.txt changes.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+STAMP="$VENV/.requirements.sha256"
+PYTHON="${PYTHON:-python3}"
+
+log() { echo "[bootstrap] $*"; }
+
+sha256_of() {
+    "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1"
+}
+
+# 1. Virtual environment: create it if absent, recreate it if broken.
+if [ -d "$VENV" ] && ! "$PY" -c 'import sys, pip' >/dev/null 2>&1; then
+    log "existing .venv is broken; recreating it"
+    rm -rf "$VENV"
+fi
+if [ ! -d "$VENV" ]; then
+    log "creating .venv with $("$PYTHON" --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+    log "upgrading pip"
+    "$PY" -m pip install --quiet --upgrade pip
+fi
+
+# 2. Pinned requirements, only when requirements.txt changed.
+want="$(sha256_of requirements.txt)"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [ "$want" != "$have" ]; then
+    log "installing requirements.txt (this takes about a minute the first time)"
+    "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    echo "$want" > "$STAMP"
+else
+    log "requirements.txt unchanged; skipping"
+fi
+
+# 3. Editable install of this package (always; cheap).
+# setuptools prints build warnings even with --quiet: keep them in a log and
+# show it only on failure.
+log "installing tinyagent_ros (editable)"
+elog="$VENV/.editable-install.log"
+if ! "$PY" -m pip install --quiet --disable-pip-version-check --no-deps -e . >"$elog" 2>&1; then
+    cat "$elog" >&2
+    log "editable install FAILED (log: $elog)"
+    exit 1
+fi
+
+log "done: $VENV/bin/tinyagent"

@@ -1,0 +1,186 @@
+"""Plan language: parsing, streaming, validation errors, and render/parse round-trips."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyagent_ros.catalog import load_catalog
+from tinyagent_ros.plan import (
+    END_OF_PLAN,
+    Join,
+    Plan,
+    PlanError,
+    PlanParser,
+    Task,
+    iter_plan,
+    parse_plan,
+    resolve_value,
+)
+
+ROBOT = load_catalog("robot")
+MAC = load_catalog("mac")
+
+FETCH = (
+    'Thought: she may have moved\n'
+    '1. locate_person("Alice")\n'
+    "2. navigate_to($1)\n"
+    '3. say("Dinner is ready, ${1}")\n'
+    f"4. join(){END_OF_PLAN}"
+)
+
+
+def test_parse_contract_example():
+    plan = parse_plan(FETCH, ROBOT)
+    assert plan.names == ["locate_person", "navigate_to", "say"]
+    assert plan.tasks[0].thought == "she may have moved"
+    assert plan.tasks[1].args == ("$1",)
+    assert plan.tasks[1].refs == {1}
+    assert plan.tasks[2].refs == {1}
+    assert plan.join.idx == 4
+
+
+def test_literals_of_every_type():
+    text = (
+        '1. create_reminder("Call mom", "", "", "", -5, True)\n'
+        '2. compose_new_email(["a@x.org", "$1"], [], "Hi", "Body", [])\n'
+        "3. join()"
+    )
+    plan = parse_plan(text, MAC)
+    assert plan.tasks[0].args == ("Call mom", "", "", "", -5, True)
+    assert plan.tasks[1].args[0] == ["a@x.org", "$1"]
+
+
+def test_end_marker_is_optional_but_join_is_not():
+    assert parse_plan('1. dock()\n2. join()', ROBOT).names == ["dock"]
+    with pytest.raises(PlanError, match="no join"):
+        parse_plan('1. dock()\n', ROBOT)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ('1. fly("x")\n2. join()', 1, "unknown skill 'fly'"),
+        ('1. navigate_to("a", "b")\n2. join()', 1, "takes 1 argument"),
+        ("1. dock(1)\n2. join()", 1, "takes 0 argument"),
+        ('1. drive("far")\n2. join()', 1, "expected float, got str"),
+        ("1. rotate(True)\n2. join()", 1, "expected float, got bool"),
+        ('1. send_message("bob", "hi", 3)\n2. join()', 1, "argument 3 (attachment)"),
+        ('1. say("x")\n2. navigate_to("$3")\n3. join()', 2, "refers to a later task"),
+        ('1. navigate_to("$1")\n2. join()', 1, "refers to its own task"),
+        ('1. navigate_to("$0")\n2. join()', 1, "refers to no task"),
+        ('1. say("a")\n1. say("b")\n2. join()', 2, "task number 1 repeated"),
+        ('1. say("a")\n3. say("b")\n4. join()', 2, "task number 3 skips ahead"),
+        ('1. say("a")\n2. join()\n3. say("b")', 3, "text after join()"),
+        (f"1. join(){END_OF_PLAN}\ngarbage", 2, "text after <END_OF_PLAN>"),
+        ("Sure! Here is the plan:\n1. join()", 1, "not a numbered task"),
+        ("1. say(hello)\n2. join()", 1, "bare name 'hello'"),
+        ('1. say(text="hi")\n2. join()', 1, "keyword arguments"),
+        ('1. say("unclosed)\n2. join()', 1, "not valid literals"),
+        ("1. join(1)", 1, "join() takes no arguments"),
+        (f'1. say("a"){END_OF_PLAN}', 1, "before join()"),
+        ("1. say 'a'\n2. join()", 1, "not a call"),
+    ],
+)
+def test_errors_name_line_and_reason(text, line, reason):
+    with pytest.raises(PlanError) as err:
+        parse_plan(text, ROBOT)
+    assert err.value.line == line
+    assert reason in err.value.reason
+    assert "\n" not in str(err.value)
+
+
+def test_streaming_emits_each_task_when_its_line_completes():
+    parser = PlanParser(ROBOT)
+    seen: list[tuple[int, str]] = []
+    for pos, ch in enumerate(FETCH):
+        for item in parser.feed(ch):
+            seen.append((pos, type(item).__name__))
+    # task 1 comes out at the newline ending its line, long before the text ends
+    first_newline_after_task1 = FETCH.index("\n", FETCH.index("1. locate"))
+    assert seen[0] == (first_newline_after_task1, "Task")
+    assert [kind for _, kind in seen] == ["Task", "Task", "Task", "Join"]
+    assert parser.finish() == parse_plan(FETCH, ROBOT)
+
+
+def test_streaming_stops_at_the_first_bad_line():
+    items = iter_plan(['1. say("ok")\n', '2. fly("x")\n', "3. dock()\n4. join()"], ROBOT)
+    assert isinstance(next(items), Task)
+    with pytest.raises(PlanError, match="line 2"):
+        next(items)
+
+
+def test_iter_plan_flushes_join_without_newline():
+    items = list(iter_plan(['1. dock()\n2. jo', "in()"], ROBOT))
+    assert [type(i) for i in items] == [Task, Join]
+
+
+def test_resolve_whole_embedded_and_list_references():
+    results = {1: "kitchen", 2: 42, 3: "/tmp/p.png"}
+    assert resolve_value("$1", results) == "kitchen"
+    assert resolve_value("${2}", results) == 42
+    assert resolve_value("Photo from $1 at ${2}", results) == "Photo from kitchen at 42"
+    assert resolve_value(["$3", "x"], results) == ["/tmp/p.png", "x"]
+
+
+# ---------------------------------------------------------------- properties
+
+_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r$"),
+    max_size=12,
+)
+_scalar = st.one_of(
+    _text,
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    st.booleans(),
+)
+_value = st.one_of(_scalar, st.lists(_text, max_size=3))
+
+
+@st.composite
+def plans(draw) -> Plan:
+    n = draw(st.integers(0, 6))
+    tasks = []
+    for idx in range(1, n + 1):
+        args = list(draw(st.lists(_value, max_size=3)))
+        if idx > 1 and draw(st.booleans()):
+            args.append(f"${draw(st.integers(1, idx - 1))}")
+        name = draw(st.sampled_from(["a", "b_2", "skill"]))
+        thought = draw(st.one_of(st.none(), st.text(string.ascii_letters + " ,.", min_size=1,
+                                                       max_size=20).map(str.strip)
+                                 .filter(bool)))
+        tasks.append(Task(idx, name, tuple(args), thought))
+    return Plan(tuple(tasks), Join(n + 1))
+
+
+@settings(max_examples=300, deadline=None)
+@given(plans())
+def test_render_parse_round_trip(plan):
+    assert parse_plan(plan.render()) == plan
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_random_text_raises_only_plan_errors(text):
+    try:
+        parse_plan(text, ROBOT)
+    except PlanError:
+        pass
+
+
+_plan_alphabet = st.sampled_from(
+    list('0123456789.()"$,[] \n') + ["join()", END_OF_PLAN, "say(", "dock()", "1. ", "Thought: "]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_plan_alphabet, max_size=40).map("".join))
+def test_plan_like_text_raises_only_plan_errors(text):
+    try:
+        parse_plan(text, ROBOT)
+    except PlanError:
+        pass

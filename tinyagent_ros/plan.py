@@ -1,0 +1,434 @@
+"""The LLMCompiler plan language: parse (whole or streaming), validate, render.
+
+A plan is numbered skill calls, one per line, ending with ``N. join()`` and
+``<END_OF_PLAN>``. Arguments are positional Python literals; ``$N`` (quoted,
+bare or ``${N}``) refers to the result of an earlier task. The streaming parser
+hands out each task as soon as its line is complete, validated against the
+catalog, so the executor can start it while the model is still writing.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinyagent_ros.catalog import Catalog
+
+END_OF_PLAN = "<END_OF_PLAN>"
+JOIN = "join"
+
+#: ``$N`` or ``${N}`` anywhere in a string.
+REF_PATTERN = re.compile(r"\$\{(\d+)\}|\$(\d+)")
+_WHOLE_REF = re.compile(r"^\s*(?:\$\{(\d+)\}|\$(\d+))\s*$")
+_TASK_LINE = re.compile(r"^\s*(\d+)\s*\.\s*(.*?)\s*$")
+_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s*\((.*)\)$", re.DOTALL)
+_THOUGHT = re.compile(r"^\s*Thought\s*:\s*(.*?)\s*$")
+
+
+class PlanError(ValueError):
+    """A plan that cannot be run; ``line`` is 1-based in the plan text when known."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        self.reason = reason
+        self.line = line
+        super().__init__(f"line {line}: {reason}" if line is not None else reason)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One numbered skill call of a plan."""
+
+    idx: int
+    name: str
+    args: tuple[Any, ...]
+    thought: str | None = None
+    line: int | None = field(default=None, compare=False)
+
+    @property
+    def refs(self) -> frozenset[int]:
+        """The task numbers this task's arguments reference."""
+        return frozenset(refs_in(self.args))
+
+    def render(self) -> str:
+        """The task's line, without its thought."""
+        return f"{self.idx}. {self.name}({', '.join(render_value(a) for a in self.args)})"
+
+
+@dataclass(frozen=True)
+class Join:
+    """The final ``join()``: depends on every task, returns their results."""
+
+    idx: int
+    thought: str | None = None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A parsed plan: its tasks in order and the closing join."""
+
+    tasks: tuple[Task, ...]
+    join: Join
+
+    @property
+    def names(self) -> list[str]:
+        """Skill names in plan order."""
+        return [t.name for t in self.tasks]
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self.tasks)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def render(self) -> str:
+        """Canonical plan text; ``parse_plan(plan.render()) == plan``."""
+        lines: list[str] = []
+        for task in self.tasks:
+            if task.thought is not None:
+                lines.append(f"Thought: {task.thought}")
+            lines.append(task.render())
+        if self.join.thought is not None:
+            lines.append(f"Thought: {self.join.thought}")
+        lines.append(f"{self.join.idx}. {JOIN}(){END_OF_PLAN}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- values
+
+
+def whole_ref(value: Any) -> int | None:
+    """N when ``value`` is exactly a reference ``$N`` / ``${N}``, else None."""
+    if isinstance(value, str):
+        m = _WHOLE_REF.match(value)
+        if m:
+            return int(m.group(1) or m.group(2))
+    return None
+
+
+def refs_in(value: Any) -> Iterator[int]:
+    """Every task number referenced anywhere inside a value (strings, lists, tuples)."""
+    if isinstance(value, str):
+        for m in REF_PATTERN.finditer(value):
+            yield int(m.group(1) or m.group(2))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from refs_in(item)
+
+
+def render_value(value: Any) -> str:
+    """A Python literal for a plan argument (strings double-quoted)."""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise PlanError(f"cannot write non-finite number {value!r}")
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(render_value(v) for v in value) + "]"
+    raise PlanError(f"cannot write a {type(value).__name__} as a plan literal")
+
+
+def resolve_value(value: Any, results: Mapping[int, Any]) -> Any:
+    """Substitute results: a whole ``$N`` becomes the raw result, an embedded one its text."""
+    n = whole_ref(value)
+    if n is not None:
+        return results[n]
+    if isinstance(value, str):
+        return REF_PATTERN.sub(lambda m: _as_text(results[int(m.group(1) or m.group(2))]), value)
+    if isinstance(value, list | tuple):
+        return [resolve_value(v, results) for v in value]
+    return value
+
+
+def _as_text(result: Any) -> str:
+    return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+
+
+def type_error(value: Any, type_name: str) -> str | None:
+    """Why ``value`` does not fit a catalog parameter type, or None if it does."""
+    if whole_ref(value) is not None:
+        return None
+    if type_name.startswith("list[") and type_name.endswith("]"):
+        if not isinstance(value, list | tuple):
+            return f"expected a list, got {_describe(value)}"
+        inner = type_name[5:-1]
+        for i, item in enumerate(value):
+            why = type_error(item, inner)
+            if why:
+                return f"item {i + 1}: {why}"
+        return None
+    ok = {
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+    }.get(type_name)
+    if ok is None:
+        return f"unknown parameter type {type_name!r}"
+    return None if ok else f"expected {type_name}, got {_describe(value)}"
+
+
+def _describe(value: Any) -> str:
+    literal = isinstance(value, str | int | float | list | tuple)
+    text = render_value(value) if literal else repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+# ---------------------------------------------------------------- lines
+
+
+def _quote_bare_refs(src: str) -> str:
+    """Turn bare ``$N`` / ``${N}`` outside string literals into ``"$N"`` so ast can read them."""
+    out: list[str] = []
+    i, n = 0, len(src)
+    quote: str | None = None
+    while i < n:
+        ch = src[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(src[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            i += 1
+            continue
+        if ch in "\"'":
+            quote = ch
+            out.append(ch)
+            i += 1
+            continue
+        if ch == "$":
+            m = REF_PATTERN.match(src, i)
+            if m:
+                out.append(f'"${m.group(1) or m.group(2)}"')
+                i = m.end()
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _literal(node: ast.expr, pos: int) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
+        if isinstance(node.value, float) and not math.isfinite(node.value):
+            raise ValueError(f"argument {pos} is not a finite number")
+        return node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub | ast.UAdd)
+        and isinstance(node.operand, ast.Constant)
+        and isinstance(node.operand.value, int | float)
+        and not isinstance(node.operand.value, bool)
+    ):
+        v = node.operand.value
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.List | ast.Tuple):
+        items = []
+        for elt in node.elts:
+            if isinstance(elt, ast.List | ast.Tuple):
+                raise ValueError(f"argument {pos} nests a list in a list")
+            items.append(_literal(elt, pos))
+        return items
+    if isinstance(node, ast.Name):
+        raise ValueError(f"argument {pos} is a bare name {node.id!r}; quote strings")
+    raise ValueError(f"argument {pos} is not a literal ({type(node).__name__})")
+
+
+def parse_args(src: str) -> tuple[Any, ...]:
+    """Parse the text between a call's parentheses into positional literal values."""
+    if not src.strip():
+        return ()
+    try:
+        tree = ast.parse(f"f({_quote_bare_refs(src)})", mode="eval")
+    except SyntaxError as err:
+        raise ValueError(f"arguments are not valid literals ({err.msg})") from None
+    except ValueError as err:  # e.g. NUL bytes
+        raise ValueError(f"arguments are not valid literals ({err})") from None
+    call = tree.body
+    assert isinstance(call, ast.Call)
+    if call.keywords:
+        raise ValueError("keyword arguments are not allowed; fill every argument by position")
+    if any(isinstance(a, ast.Starred) for a in call.args):
+        raise ValueError("starred arguments are not allowed")
+    return tuple(_literal(a, i + 1) for i, a in enumerate(call.args))
+
+
+# ---------------------------------------------------------------- parser
+
+
+class PlanParser:
+    """Incremental parser: ``feed`` text as it arrives, get tasks as their lines complete.
+
+    Each task is checked when it arrives (numbering, references and, with a
+    catalog, name, arity and types), so a bad line stops the plan before any
+    later task runs. Raises :class:`PlanError` only.
+    """
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog
+        self.tasks: list[Task] = []
+        self.join: Join | None = None
+        self.ended = False
+        self._buffer = ""
+        self._newlines = 0
+        self._thought: str | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once ``join()`` was read."""
+        return self.join is not None
+
+    def feed(self, text: str) -> list[Task | Join]:
+        """Add streamed text; return the tasks (and the join) whose lines completed."""
+        self._buffer += text
+        out: list[Task | Join] = []
+        while True:
+            nl = self._buffer.find("\n")
+            marker = self._buffer.find(END_OF_PLAN)
+            if nl < 0 and marker < 0:
+                break
+            if marker >= 0 and (nl < 0 or marker < nl):
+                cut = marker + len(END_OF_PLAN)
+            else:
+                cut = nl + 1
+            line, self._buffer = self._buffer[:cut], self._buffer[cut:]
+            item = self._line_in(line)
+            if item is not None:
+                out.append(item)
+        return out
+
+    def finish(self) -> Plan:
+        """Flush the last line and return the whole plan; raise if it is incomplete."""
+        tail, self._buffer = self._buffer, ""
+        if tail.strip():
+            self._line_in(tail)
+        if self.join is None:
+            raise PlanError("plan has no join() at the end")
+        return Plan(tuple(self.tasks), self.join)
+
+    def _line_in(self, raw: str) -> Task | Join | None:
+        line_no = self._newlines + 1
+        self._newlines += raw.count("\n")
+        text = raw.rstrip()
+        has_marker = text.endswith(END_OF_PLAN)
+        body = text[: -len(END_OF_PLAN)] if has_marker else text
+        if self.ended:
+            if body.strip() or has_marker:
+                raise PlanError(f"text after {END_OF_PLAN}: {_clip(raw)}", line_no)
+            return None
+        item = self._statement(body, line_no) if body.strip() else None
+        if has_marker:
+            if self.join is None:
+                raise PlanError(f"{END_OF_PLAN} before join()", line_no)
+            self.ended = True
+        return item
+
+    def _statement(self, body: str, line_no: int) -> Task | Join | None:
+        if self.join is not None:
+            raise PlanError(f"text after join(): {_clip(body)}", line_no)
+        m = _THOUGHT.match(body)
+        if m:
+            thought = m.group(1)
+            self._thought = thought if self._thought is None else f"{self._thought} {thought}"
+            return None
+        m = _TASK_LINE.match(body)
+        if not m:
+            raise PlanError(f"not a numbered task: {_clip(body)}", line_no)
+        idx = int(m.group(1))
+        expected = len(self.tasks) + 1
+        if idx != expected:
+            if idx < expected:
+                raise PlanError(f"task number {idx} repeated; expected {expected}", line_no)
+            raise PlanError(f"task number {idx} skips ahead; expected {expected}", line_no)
+        call = _CALL.match(m.group(2))
+        if not call:
+            raise PlanError(f"task {idx} is not a call name(args): {_clip(m.group(2))}", line_no)
+        name, arg_src = call.group(1), call.group(2)
+        thought, self._thought = self._thought, None
+        if name == JOIN:
+            if arg_src.strip():
+                raise PlanError("join() takes no arguments", line_no)
+            self.join = Join(idx, thought, line_no)
+            return self.join
+        try:
+            args = parse_args(arg_src)
+        except ValueError as err:
+            raise PlanError(f"task {idx} {name}: {err}", line_no) from None
+        task = Task(idx, name, args, thought, line_no)
+        self._check(task)
+        self.tasks.append(task)
+        return task
+
+    def _check(self, task: Task) -> None:
+        for ref in sorted(task.refs):
+            where = None
+            if ref == task.idx:
+                where = "its own task"
+            elif ref > task.idx:
+                where = "a later task"
+            elif ref < 1:
+                where = "no task"
+            if where:
+                raise PlanError(f"task {task.idx} {task.name}: ${ref} refers to {where}", task.line)
+        if self.catalog is not None:
+            check_task(task, self.catalog)
+
+
+def check_task(task: Task, catalog: Catalog) -> None:
+    """Raise PlanError unless the task names a catalog skill with the right arity and types."""
+    skill = catalog.get(task.name)
+    if skill is None:
+        close = difflib.get_close_matches(task.name, catalog.names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise PlanError(f"task {task.idx}: unknown skill {task.name!r}{hint}", task.line)
+    if len(task.args) != len(skill.params):
+        want = ", ".join(p.name for p in skill.params) or "none"
+        raise PlanError(
+            f"task {task.idx} {task.name}: takes {len(skill.params)} argument(s) ({want}), "
+            f"got {len(task.args)}",
+            task.line,
+        )
+    for pos, (value, param) in enumerate(zip(task.args, skill.params, strict=True), 1):
+        why = type_error(value, param.type)
+        if why:
+            raise PlanError(
+                f"task {task.idx} {task.name}: argument {pos} ({param.name}): {why}", task.line
+            )
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= width else text[: width - 3] + "...")
+
+
+def parse_plan(text: str, catalog: Catalog | None = None) -> Plan:
+    """Parse and validate a whole plan text."""
+    parser = PlanParser(catalog)
+    parser.feed(text)
+    return parser.finish()
+
+
+def iter_plan(chunks: Iterable[str], catalog: Catalog | None = None) -> Iterator[Task | Join]:
+    """Yield tasks from a stream of text chunks as soon as each line completes."""
+    parser = PlanParser(catalog)
+    for chunk in chunks:
+        yield from parser.feed(chunk)
+    before = len(parser.tasks) + (parser.join is not None)
+    plan = parser.finish()
+    items: list[Task | Join] = [*plan.tasks, plan.join]
+    yield from items[before:]
