@@ -1,0 +1,131 @@
+"""The agent: command -> planner (streaming) -> executor -> backend, with bounded replanning.
+
+The executor reads the planner's token stream through the incremental parser,
+so the first task is dispatched while the model is still writing the rest.
+When a task fails, the planner is asked once more (TinyAgent's "Previous Plan
+/ Observation" form), up to ``max_replans`` times; then the failure is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from tinyagent_ros.backends.base import Backend
+from tinyagent_ros.executor import Event, ExecutionResult, Executor
+from tinyagent_ros.plan import Join, Task, iter_plan
+from tinyagent_ros.planner import Planner
+from tinyagent_ros.prompt import Prompt
+
+
+@dataclass
+class Attempt:
+    """One plan written and executed."""
+
+    plan_text: str
+    result: ExecutionResult
+    first_dispatch_s: float | None
+
+
+@dataclass
+class AgentResult:
+    """What a command led to: every attempt, the last one's result, and the timings."""
+
+    query: str
+    skills: list[str]
+    attempts: list[Attempt] = field(default_factory=list)
+    select_s: float = 0.0
+    total_s: float = 0.0
+
+    @property
+    def result(self) -> ExecutionResult:
+        """The last attempt's execution result."""
+        return self.attempts[-1].result
+
+    @property
+    def success(self) -> bool:
+        """True when the last attempt ran every task successfully."""
+        return bool(self.attempts) and self.result.success
+
+    @property
+    def plan_text(self) -> str:
+        """The last plan's text."""
+        return self.attempts[-1].plan_text if self.attempts else ""
+
+
+def observation(plan_text: str, result: ExecutionResult) -> str:
+    """The replanning context: the previous plan and what happened to each task."""
+    lines = [result.summary()]
+    if result.error:
+        lines.append(f"Plan error: {result.error}")
+    return (
+        f"Previous Plan:\n{plan_text.strip()}\nObservation:\n" + "\n".join(lines) +
+        "\nThe previous plan failed. Write a new plan for what is still left to do."
+    )
+
+
+class Agent:
+    """Plans commands with a :class:`Planner` and executes them on a backend."""
+
+    def __init__(
+        self,
+        planner: Planner,
+        backend: Backend,
+        *,
+        max_replans: int = 1,
+        on_event: Callable[[Event], None] | None = None,
+        on_plan_text: Callable[[str], None] | None = None,
+    ) -> None:
+        self.planner = planner
+        self.backend = backend
+        self.max_replans = max_replans
+        self.on_event = on_event
+        self.on_plan_text = on_plan_text
+        self._stop = threading.Event()
+        self._executor: Executor | None = None
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop planning and every running and pending task (safe from any thread)."""
+        self._stop.set()
+        if self._executor is not None:
+            self._executor.cancel(reason)
+
+    async def run(self, query: str, today: dt.date | None = None) -> AgentResult:
+        """Plan and execute a command; replan after a failure, at most ``max_replans`` times."""
+        self._stop.clear()
+        start = time.perf_counter()
+        skills = self.planner.select_skills(query)
+        prompt = self.planner.prompt_for(query, today, skills)
+        outcome = AgentResult(query=query, skills=skills, select_s=time.perf_counter() - start)
+        previous: str | None = None
+        for _ in range(self.max_replans + 1):
+            text_parts: list[str] = []
+            executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
+            self._executor = executor
+            if self._stop.is_set():
+                break
+            result = await executor.run(self._items(prompt, previous, text_parts))
+            text = "".join(text_parts)
+            if self.on_plan_text:
+                self.on_plan_text(text)
+            started = [e.t for e in result.events if e.kind == "task_started"]
+            outcome.attempts.append(Attempt(text, result, min(started) if started else None))
+            if result.success or self._stop.is_set():
+                break
+            previous = observation(text, result)
+        self._executor = None
+        outcome.total_s = time.perf_counter() - start
+        return outcome
+
+    def _items(self, prompt: Prompt, previous: str | None, sink: list[str]
+               ) -> Iterator[Task | Join]:
+        """Plan items as their lines complete; the executor reads this in a worker thread."""
+        def tee() -> Iterator[str]:
+            for piece in self.planner.stream(prompt, self._stop, previous=previous):
+                sink.append(piece)
+                yield piece
+
+        return iter_plan(tee(), self.planner.catalog)

@@ -1,0 +1,295 @@
+"""The ``tinyagent`` command line (contract section 6).
+
+Every command exits non-zero with one line on stderr for bad input; set
+``TINYAGENT_DEBUG=1`` to see the full traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tinyagent_ros.catalog import CatalogError, load_catalog
+from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
+from tinyagent_ros.plan import PlanError, parse_plan, render_value
+
+#: Errors caused by the user's input: reported in one line, exit code 2.
+USER_ERRORS: tuple[type[Exception], ...] = (PlanError, CatalogError, DatasetError, click.UsageError)
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise click.UsageError(f"cannot read {path}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise click.UsageError(f"{path} is not UTF-8 text") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tinyagent_ros", prog_name="tinyagent")
+def cli() -> None:
+    """Offline robot agent: plan skill calls from a command and run them in parallel.
+
+    \b
+    Examples:
+      tinyagent run --plan-text examples/plans/fetch_cup.txt
+      tinyagent check --dataset test/data/gold_plans.jsonl
+    """
+
+
+@cli.command()
+@click.option("--dataset", "dataset", required=True, type=click.Path(dir_okay=False),
+              help="JSONL file of cases (contract section 5).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def check(dataset: str, as_json: bool) -> None:
+    """Validate every gold plan of a dataset against its catalog.
+
+    Prints ``OK N`` or one line per bad case, and exits 1 if any is bad.
+
+    \b
+    Example:
+      tinyagent check --dataset test/data/gold_plans.jsonl
+    """
+    cases = load_cases(dataset)
+    bad = check_cases(cases)
+    if as_json:
+        _emit_json({"cases": len(cases), "ok": len(cases) - len(bad),
+                    "bad": [{"id": i, "error": e} for i, e in bad]})
+    elif not bad:
+        click.echo(f"OK {len(cases)}")
+    else:
+        for case_id, error in bad:
+            click.echo(f"{case_id}: {error}")
+    if bad:
+        sys.exit(1)
+
+
+def _format_event(event: Any) -> str | None:
+    marks = {"task_started": ">", "task_succeeded": "ok", "task_failed": "FAIL",
+             "task_timed_out": "TIMEOUT", "task_skipped": "skip", "task_cancelled": "cancel",
+             "plan_error": "PLAN ERROR"}
+    mark = marks.get(event.kind)
+    if mark is None:
+        return None
+    who = f"{event.task} {event.skill}" if event.task is not None else ""
+    tail = ""
+    if event.kind == "task_succeeded":
+        shown = event.value
+        literal = isinstance(shown, str | int | float | list)
+        tail = f" -> {render_value(shown) if literal else repr(shown)}"
+    elif event.message:
+        tail = f": {event.message}"
+    return f"{event.t:7.2f}s  {mark:<7} {who}{tail}"
+
+
+def planner_options(command):
+    """Options that choose and configure the planner model."""
+    for option in reversed([
+        click.option("--model", "model", type=click.Path(dir_okay=False, exists=True),
+                     help="Any GGUF planner model instead of the shipped one."),
+        click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar."),
+        click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="The date the planner is told is today (mac catalog)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _make_planner(catalog: Any, model: str | None, no_grammar: bool) -> Any:
+    from tinyagent_ros.planner import Planner, PlannerSettings
+
+    settings = PlannerSettings(model_path=Path(model) if model else None,
+                               use_grammar=not no_grammar)
+    return Planner(catalog, settings)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--catalog", "catalog_name", default="robot", show_default=True,
+              help="Catalog name (robot, mac) or a catalog YAML path.")
+@planner_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def plan(query: str, catalog_name: str, model: str | None, no_grammar: bool, today: Any,
+         as_json: bool) -> None:
+    """Write the plan for a command without executing it.
+
+    \b
+    Examples:
+      tinyagent plan "bring me the red cup from the kitchen"
+      tinyagent plan "email Dave the Q3 report" --catalog mac --json
+    """
+    catalog = load_catalog(catalog_name)
+    planner = _make_planner(catalog, model, no_grammar)
+    outcome = planner.plan(_check_query(query), today=today.date() if today else None)
+    if as_json:
+        _emit_json({"query": query, "plan": outcome.text, "valid": outcome.error is None,
+                    "error": outcome.error, "skills": list(outcome.prompt.skills),
+                    "prompt_tokens": outcome.prompt_tokens, "latency_s": outcome.latency_s,
+                    "first_task_s": outcome.first_task_s})
+    else:
+        click.echo(outcome.text.strip())
+    if outcome.error:
+        raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
+
+
+#: Longer commands are refused: nobody speaks a page to a robot, and the prompt must fit.
+MAX_QUERY_CHARS = 1000
+
+
+def _check_query(query: str) -> str:
+    text = query.strip()
+    if not text:
+        raise click.UsageError("the command is empty")
+    if len(text) > MAX_QUERY_CHARS:
+        raise click.UsageError(f"the command is {len(text)} characters; the limit is "
+                               f"{MAX_QUERY_CHARS}")
+    return text
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--plan-text", "plan_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Execute this plan file ('-' for stdin) instead of planning.")
+@click.option("--catalog", "catalog_name", default="robot", show_default=True,
+              help="Catalog name (robot, mac) or a catalog YAML path.")
+@click.option("--backend", "backend_name", type=click.Choice(["sim", "dry-run"]), default=None,
+              help="Where skills run: the simulated robot (default for robot) or a dry run.")
+@click.option("--world", default="home", show_default=True, help="Simulated world name or YAML.")
+@click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Simulated durations are multiplied by this (0.01 = 100x faster).")
+@click.option("--dag-png", type=click.Path(dir_okay=False), help="Draw the plan DAG here.")
+@click.option("--timeline-png", type=click.Path(dir_okay=False), help="Draw the timeline here.")
+@click.option("--replans", default=1, show_default=True, type=click.IntRange(0, 5),
+              help="Times to replan after a failed task.")
+@planner_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then the result.")
+def run(query: str | None, plan_file: str | None, catalog_name: str, backend_name: str | None,
+        world: str, time_scale: float, dag_png: str | None, timeline_png: str | None,
+        replans: int, model: str | None, no_grammar: bool, today: Any, as_json: bool) -> None:
+    """Plan a command (or take a plan file) and execute it, streaming each task.
+
+    \b
+    Examples:
+      tinyagent run "bring me the red cup from the kitchen"
+      tinyagent run --plan-text examples/plans/fetch_cup.txt --backend sim
+      tinyagent run --plan-text plan.txt --time-scale 0.1 --timeline-png timeline.png
+    """
+    from tinyagent_ros.backends import get_backend
+    from tinyagent_ros.executor import Executor, format_timeline
+
+    if (plan_file is None) == (query is None):
+        raise click.UsageError("give a QUERY or --plan-text FILE (one of them)")
+    catalog = load_catalog(catalog_name)
+    plan = parse_plan(_read_text(plan_file), catalog) if plan_file else None
+    if query is not None:
+        query = _check_query(query)
+    backend_name = backend_name or ("sim" if catalog.name == "robot" else "dry-run")
+    if backend_name == "sim":
+        if catalog.name != "robot":
+            raise click.UsageError("the sim backend runs the robot catalog; use --backend dry-run")
+        backend = get_backend("sim", world=world, time_scale=time_scale)
+    else:
+        backend = get_backend("dry-run", catalog_name=catalog.name)
+
+    def on_event(event: Any) -> None:
+        if as_json:
+            _emit_json(event.to_dict())
+        else:
+            line = _format_event(event)
+            if line:
+                click.echo(line)
+
+    if plan is not None:
+        result = asyncio.run(Executor(catalog, backend, on_event=on_event).run(plan))
+    else:
+        from tinyagent_ros.agent import Agent
+
+        agent = Agent(_make_planner(catalog, model, no_grammar), backend, max_replans=replans,
+                      on_event=on_event,
+                      on_plan_text=None if as_json else lambda t: click.echo(f"plan:\n{t}\n"))
+        outcome = asyncio.run(agent.run(query, today=today.date() if today else None))
+        result = outcome.result
+        plan = parse_plan(outcome.plan_text, catalog) if result.error is None else None
+    if dag_png and plan is not None:
+        from tinyagent_ros.viz import draw_dag
+
+        draw_dag(plan, catalog, dag_png)
+    if timeline_png:
+        from tinyagent_ros.viz import draw_timeline
+
+        draw_timeline(result, timeline_png)
+    world_state = backend.world.to_dict() if hasattr(backend, "world") else None
+    if as_json:
+        _emit_json({
+            "success": result.success,
+            "error": result.error,
+            "makespan_s": result.makespan_s,
+            "answer": result.answer,
+            "tasks": [
+                {"idx": s.idx, "skill": s.name, "args": s.args, "outcome": s.outcome.value,
+                 "value": s.value, "message": s.message, "started": s.started, "ended": s.ended}
+                for s in sorted(result.results.values(), key=lambda s: s.idx)
+            ],
+            "world": world_state,
+        })
+    else:
+        click.echo("")
+        click.echo(format_timeline(result))
+        click.echo("")
+        click.echo(result.summary())
+        if world_state is not None:
+            click.echo("\nworld state:")
+            click.echo(json.dumps(world_state, indent=2, ensure_ascii=False))
+    if not result.success:
+        sys.exit(1)
+
+
+def _register_groups() -> None:
+    from tinyagent_ros.models import models_cli
+
+    cli.add_command(models_cli, "models")
+
+
+_register_groups()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI, turning errors into one line and a non-zero exit code."""
+    try:
+        cli.main(args=argv, prog_name="tinyagent", standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(130)
+    except USER_ERRORS as err:
+        msg = err.format_message() if isinstance(err, click.ClickException) else str(err)
+        click.echo(f"error: {msg.splitlines()[0] if msg else type(err).__name__}", err=True)
+        sys.exit(2)
+    except click.ClickException as err:
+        click.echo(f"error: {err.format_message()}", err=True)
+        sys.exit(err.exit_code)
+    except Exception as err:  # noqa: BLE001 - the one place that turns bugs into one line
+        if os.environ.get("TINYAGENT_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+                   " (set TINYAGENT_DEBUG=1 for the traceback)", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

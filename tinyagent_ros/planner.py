@@ -1,0 +1,253 @@
+"""The LLM planner: a 4-bit GGUF model in llama.cpp writes the plan, token by token.
+
+Decoding is greedy and, by default, constrained by a grammar generated from
+the selected skills, so the model can only write calls that validate. Text
+is streamed so the executor can start the first task before the plan ends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tinyagent_ros.catalog import Catalog
+from tinyagent_ros.grammar import DEFAULT_MAX_TASKS, plan_grammar
+from tinyagent_ros.plan import END_OF_PLAN, Plan, PlanError, PlanParser
+from tinyagent_ros.prompt import Example, Prompt, build_prompt
+
+
+class PlannerError(RuntimeError):
+    """The planner cannot run (model missing or unreadable); the message names the remedy."""
+
+
+class ToolSelector(Protocol):
+    """Picks the skills a command needs (ToolRAG)."""
+
+    def select(self, query: str) -> list[str]:
+        """Skill names for ``query``; never empty."""
+        ...
+
+
+class ExampleRetriever(Protocol):
+    """Finds in-context examples that use only the selected skills."""
+
+    def retrieve(self, query: str, skills: list[str]) -> list[Example]:
+        """The most similar examples whose skills all lie in ``skills``."""
+        ...
+
+
+@dataclass
+class PlannerSettings:
+    """How the planner model runs."""
+
+    model_path: Path | None = None
+    lora_path: Path | None = None
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    use_grammar: bool = True
+    max_tokens: int = 512
+    max_tasks: int = DEFAULT_MAX_TASKS
+    seed: int = 0
+
+
+@dataclass
+class PlanOutcome:
+    """One planning call: the text, the plan or the reason it is invalid, and its cost."""
+
+    query: str
+    prompt: Prompt
+    text: str
+    plan: Plan | None
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    first_task_s: float | None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def default_model_path() -> Path:
+    """The shipped planner GGUF, or the one named by ``TINYAGENT_PLANNER_MODEL``."""
+    env = os.environ.get("TINYAGENT_PLANNER_MODEL")
+    if env:
+        return Path(env)
+    from tinyagent_ros.models import ModelMissing, model_path
+
+    try:
+        return model_path("planner-0.5b")
+    except ModelMissing as err:
+        raise PlannerError(str(err)) from None
+
+
+class Planner:
+    """Writes LLMCompiler plans for commands with a local GGUF model."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: PlannerSettings | None = None,
+        selector: ToolSelector | None = None,
+        retriever: ExampleRetriever | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.settings = settings or PlannerSettings()
+        self.selector = selector
+        self.retriever = retriever
+        self._lock = threading.Lock()
+        self._grammars: dict[tuple[str, ...], Any] = {}
+        self._llm = self._load()
+
+    def _load(self) -> Any:
+        path = self.settings.model_path or default_model_path()
+        if not Path(path).is_file():
+            raise PlannerError(f"planner model not found: {path}")
+        if self.settings.lora_path is not None and not Path(self.settings.lora_path).is_file():
+            raise PlannerError(f"planner adapter not found: {self.settings.lora_path}")
+        try:
+            from llama_cpp import Llama
+        except ImportError as err:
+            raise PlannerError(f"llama-cpp-python is not installed ({err})") from None
+        try:
+            return Llama(
+                model_path=str(path),
+                lora_path=str(self.settings.lora_path) if self.settings.lora_path else None,
+                n_ctx=self.settings.n_ctx,
+                n_threads=self.settings.n_threads or os.cpu_count(),
+                n_batch=512,
+                seed=self.settings.seed,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as err:
+            raise PlannerError(f"cannot load planner model {path}: {err}") from None
+
+    # ------------------------------------------------------------ prompt
+
+    def select_skills(self, query: str) -> list[str]:
+        """The skills offered to the model for this command (all when no selector is set)."""
+        if self.selector is None:
+            return list(self.catalog.names)
+        chosen = set(self.selector.select(query))
+        return [n for n in self.catalog.names if n in chosen] or list(self.catalog.names)
+
+    def prompt_for(
+        self, query: str, today: dt.date | None = None, skills: list[str] | None = None
+    ) -> Prompt:
+        """The prompt for a command: selected skills, retrieved examples, the date for mac."""
+        skills = skills if skills is not None else self.select_skills(query)
+        examples = self.retriever.retrieve(query, skills) if self.retriever else []
+        if today is None and self.catalog.name == "mac":
+            today = dt.date.today()
+        return build_prompt(self.catalog, query, skills, examples, today)
+
+    def render(self, prompt: Prompt, previous: str | None = None) -> str:
+        """The prompt as the model's chat template writes it, ending where the plan begins."""
+        messages = prompt.messages()
+        if previous:
+            messages[-1] = {"role": "user", "content": f"{prompt.user}\n{previous}"}
+        return format_chat(self._llm, messages)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` under the planner model's tokenizer."""
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _grammar(self, skills: tuple[str, ...]) -> Any:
+        from llama_cpp import LlamaGrammar
+
+        if skills not in self._grammars:
+            gbnf = plan_grammar(self.catalog.subset(list(skills)), self.settings.max_tasks)
+            self._grammars[skills] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[skills]
+
+    # ------------------------------------------------------------ generation
+
+    def stream(
+        self, prompt: Prompt, stop: threading.Event | None = None, previous: str | None = None
+    ) -> Iterator[str]:
+        """Yield plan text as the model writes it; stop early when ``stop`` is set."""
+        text = self.render(prompt, previous)
+        grammar = self._grammar(prompt.skills) if self.settings.use_grammar else None
+        with self._lock:
+            chunks = self._llm.create_completion(
+                text,
+                max_tokens=self.settings.max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.0,
+                stream=True,
+                grammar=grammar,
+                stop=None if grammar else [END_OF_PLAN, "<|im_end|>", "<|endoftext|>"],
+            )
+            ended = False
+            try:
+                for chunk in chunks:
+                    if stop is not None and stop.is_set():
+                        return
+                    piece = chunk["choices"][0]["text"]
+                    ended = ended or END_OF_PLAN in piece
+                    if piece:
+                        yield piece
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+            if not ended and grammar is None:
+                yield END_OF_PLAN  # the stop string is swallowed by llama.cpp
+
+    def plan(self, query: str, today: dt.date | None = None, skills: list[str] | None = None,
+             previous: str | None = None) -> PlanOutcome:
+        """Plan a command to the end and validate it (no execution)."""
+        start = time.perf_counter()
+        prompt = self.prompt_for(query, today, skills)
+        t_prompt = time.perf_counter()
+        parser = PlanParser(self.catalog)
+        text_parts: list[str] = []
+        first_task: float | None = None
+        error: str | None = None
+        plan: Plan | None = None
+        try:
+            for piece in self.stream(prompt, previous=previous):
+                text_parts.append(piece)
+                if parser.feed(piece) and first_task is None:
+                    first_task = time.perf_counter() - start
+            plan = parser.finish()
+        except PlanError as err:
+            error = str(err)
+        end = time.perf_counter()
+        text = "".join(text_parts)
+        return PlanOutcome(
+            query=query,
+            prompt=prompt,
+            text=text,
+            plan=plan,
+            error=error,
+            prompt_tokens=self.count_tokens(self.render(prompt, previous)),
+            completion_tokens=self.count_tokens(text),
+            latency_s=end - start,
+            first_task_s=first_task,
+            timings={"select_s": t_prompt - start, "generate_s": end - t_prompt},
+        )
+
+
+def format_chat(llm: Any, messages: list[dict[str, str]]) -> str:
+    """Apply the GGUF's own chat template (ChatML when the file has none) with the reply open."""
+    template = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template")
+    if template:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        def piece(token: int) -> str:
+            if token < 0:
+                return ""
+            return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+        formatter = Jinja2ChatFormatter(
+            template=template, eos_token=piece(llm.token_eos()), bos_token=piece(llm.token_bos())
+        )
+        return formatter(messages=messages).prompt
+    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return body + "<|im_start|>assistant\n"

@@ -1,0 +1,86 @@
+"""The planner prompt in TinyAgent's structure.
+
+Instruction and rules first (the same for every command of a catalog, so
+llama.cpp can reuse their KV cache), then the selected skills, the date,
+retrieved examples, and the question as the user turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+
+from tinyagent_ros.catalog import Catalog, Skill
+from tinyagent_ros.paths import share_path
+
+
+@dataclass(frozen=True)
+class Example:
+    """An in-context example: a command and its plan text."""
+
+    query: str
+    plan: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The planner's chat messages and what went into them."""
+
+    system: str
+    user: str
+    skills: tuple[str, ...]
+    examples: tuple[Example, ...]
+
+    def messages(self) -> list[dict[str, str]]:
+        """Chat messages for the model's chat template."""
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
+
+
+@cache
+def _template() -> str:
+    return share_path("config", "prompts", "planner.txt").read_text(encoding="utf-8")
+
+
+def describe_skill(number: int, skill: Skill) -> str:
+    """One skill as the prompt lists it: signature, result, meaning."""
+    returns = f" -> {skill.returns}" if skill.returns else ""
+    return f"{number}. {skill.signature}{returns}\n   {skill.description.strip()}"
+
+
+def format_examples(examples: tuple[Example, ...] | list[Example]) -> str:
+    """TinyAgent's example block: Question, plan, ``###``."""
+    if not examples:
+        return ""
+    body = "".join(f"Question: {e.query}\n{e.plan}\n###\n" for e in examples)
+    return f"\nHere are some examples:\n{body}"
+
+
+def build_prompt(
+    catalog: Catalog,
+    query: str,
+    skills: list[str] | None = None,
+    examples: list[Example] | tuple[Example, ...] = (),
+    today: dt.date | None = None,
+) -> Prompt:
+    """Build the prompt for ``query`` with the selected skills (all when None), in catalog order."""
+    selected = catalog if skills is None else catalog.subset(skills)
+    listed = "\n".join(describe_skill(i, s) for i, s in enumerate(selected.skills, 1))
+    rules = "".join(f"- {r}\n" for r in catalog.rules)
+    date_line = ""
+    if today is not None:
+        date_line = f"Today is {today:%A}, {today.isoformat()}.\n"
+    system = _template().format(
+        description=catalog.description.strip(),
+        rules=rules,
+        skills=listed,
+        n_join=len(selected.skills) + 1,
+        today=date_line,
+        examples=format_examples(tuple(examples)),
+    ).strip()
+    return Prompt(
+        system=system,
+        user=f"Question: {query.strip()}",
+        skills=tuple(selected.names),
+        examples=tuple(examples),
+    )
