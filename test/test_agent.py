@@ -1,0 +1,99 @@
+"""The agent pipeline with a scripted planner: streaming into the executor, replanning, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from tinyagent_ros.agent import Agent
+from tinyagent_ros.backends.sim import SimBackend
+from tinyagent_ros.catalog import load_catalog
+from tinyagent_ros.prompt import build_prompt
+
+ROBOT = load_catalog("robot")
+
+
+class ScriptedPlanner:
+    """A planner that 'writes' given plan texts chunk by chunk, with a delay per chunk."""
+
+    def __init__(self, *plans: str, delay: float = 0.0) -> None:
+        self.catalog = ROBOT
+        self.plans = list(plans)
+        self.delay = delay
+        self.previous: list[str | None] = []
+        self.finished_at: list[float] = []
+
+    def select_skills(self, query):
+        return ROBOT.names
+
+    def prompt_for(self, query, today=None, skills=None):
+        return build_prompt(ROBOT, query, skills)
+
+    def stream(self, prompt, stop=None, previous=None):
+        self.previous.append(previous)
+        text = self.plans.pop(0)
+        for line in text.splitlines(keepends=True):
+            if stop is not None and stop.is_set():
+                return
+            time.sleep(self.delay)
+            yield line
+        self.finished_at.append(time.monotonic())
+
+
+def run(agent, query="q"):
+    return asyncio.run(agent.run(query))
+
+
+def test_first_task_starts_while_the_plan_is_still_being_written():
+    planner = ScriptedPlanner(
+        '1. get_battery_level()\n2. locate_person("user")\n3. say("Hello")\n4. join()',
+        delay=0.15,
+    )
+    started: list[float] = []
+    agent = Agent(planner, SimBackend(time_scale=0.001),
+                  on_event=lambda e: e.kind == "task_started" and started.append(time.monotonic()))
+    outcome = run(agent)
+    assert outcome.success
+    assert started[0] < planner.finished_at[0] - 0.2  # dispatched before the last lines arrived
+    assert outcome.attempts[0].first_dispatch_s < 0.3
+
+
+def test_failed_task_triggers_one_replan_with_the_observation():
+    planner = ScriptedPlanner(
+        '1. navigate_to("moon base")\n2. say("Arrived")\n3. join()',
+        '1. navigate_to("kitchen")\n2. say("Arrived")\n3. join()',
+    )
+    outcome = run(Agent(planner, SimBackend(time_scale=0.001), max_replans=1))
+    assert outcome.success and len(outcome.attempts) == 2
+    assert planner.previous[0] is None
+    assert "Previous Plan:" in planner.previous[1]
+    assert "moon base" in planner.previous[1] and "failed" in planner.previous[1]
+
+
+def test_replanning_is_bounded_and_failure_reported():
+    bad = '1. navigate_to("moon base")\n2. join()'
+    outcome = run(Agent(ScriptedPlanner(bad, bad, bad), SimBackend(time_scale=0.001),
+                        max_replans=1))
+    assert not outcome.success and len(outcome.attempts) == 2
+    assert "moon base" in outcome.result.summary()
+
+
+def test_invalid_streamed_line_runs_nothing_after_it():
+    planner = ScriptedPlanner('1. get_battery_level()\n2. teleport("mars")\n3. join()')
+    outcome = run(Agent(planner, SimBackend(time_scale=0.001), max_replans=0))
+    assert not outcome.success
+    assert "unknown skill 'teleport'" in outcome.result.error
+    assert 2 not in outcome.result.results
+
+
+def test_cancel_stops_planning_and_execution():
+    planner = ScriptedPlanner('1. navigate_to("garage")\n2. rotate(90)\n3. join()', delay=0.05)
+    agent = Agent(planner, SimBackend(time_scale=1.0), max_replans=3)
+    timer = threading.Timer(0.4, agent.cancel)
+    timer.start()
+    t0 = time.monotonic()
+    outcome = run(agent)
+    assert time.monotonic() - t0 < 1.5
+    assert not outcome.success and len(outcome.attempts) == 1
+    assert outcome.result.results[1].outcome.value == "cancelled"

@@ -1,0 +1,84 @@
+"""The real planner: llama.cpp with the shipped 4-bit model, grammar-constrained and streamed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyagent_ros.catalog import load_catalog
+from tinyagent_ros.planner import Planner, PlannerError, PlannerSettings, default_model_path
+
+pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.llm
+
+ROBOT = load_catalog("robot")
+
+
+@pytest.fixture(scope="module")
+def planner():
+    try:
+        default_model_path()
+    except PlannerError as err:
+        pytest.skip(str(err))
+    return Planner(ROBOT)
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(PlannerError, match="planner model not found"):
+        Planner(ROBOT, PlannerSettings(model_path=tmp_path / "nope.gguf"))
+
+
+def test_corrupt_model_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(PlannerError, match="cannot load planner model"):
+        Planner(ROBOT, PlannerSettings(model_path=bad))
+
+
+def test_grammar_constrained_plan_is_always_valid(planner):
+    for query in ["where is emma?", "go to the kitchen and take a photo of the fridge"]:
+        outcome = planner.plan(query)
+        assert outcome.error is None, outcome.text
+        assert outcome.plan is not None
+        assert outcome.prompt_tokens > 100
+        assert outcome.text.rstrip().endswith("join()<END_OF_PLAN>")
+
+
+def test_streamed_plan_dispatches_before_generation_ends(planner):
+    from tinyagent_ros.agent import Agent
+    from tinyagent_ros.backends.sim import SimBackend
+
+    last_piece: list[float] = []
+    real_stream = planner.stream
+
+    def timed_stream(*args, **kwargs):
+        for piece in real_stream(*args, **kwargs):
+            last_piece.append(time.monotonic())
+            yield piece
+
+    planner.stream = timed_stream
+    started: list[float] = []
+    try:
+        agent = Agent(planner, SimBackend(time_scale=0.001), max_replans=0,
+                      on_event=lambda e: e.kind == "task_started"
+                      and started.append(time.monotonic()))
+        outcome = asyncio.run(agent.run("drive forward two metres, then turn left, then say done"))
+    finally:
+        del planner.stream
+    assert outcome.result.error is None, outcome.plan_text
+    tasks = outcome.plan_text.count("\n")
+    assert tasks >= 2, outcome.plan_text
+    assert started and started[0] < last_piece[-1]
+
+
+def test_plan_command_json(planner, capsys):
+    from tinyagent_ros.cli import main
+
+    main(["plan", "what is your battery level?", "--json"])  # returns normally on success
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["valid"] and out["plan"].endswith("join()<END_OF_PLAN>")
+    assert Path(default_model_path()).exists()
