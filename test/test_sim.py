@@ -283,3 +283,19 @@ def test_failed_navigation_skips_the_rest_of_the_branch(sim):
         "task 1 navigate_to failed: door closed on the way: front door"
     )
     assert result.results[3].value == 80
+
+
+def test_fridge_plan_runs_open_and_search_side_by_side(sim):
+    """The contract gives open_door and find_object no shared resource, so they overlap;
+    the search keeps looking while the arm opens the door."""
+    plan = parse_plan(
+        '1. navigate_to("fridge")\n2. open_door("fridge")\n3. find_object("water")\n'
+        '4. pick_up("$3")\n5. locate_person("user")\n6. navigate_to("$5")\n'
+        '7. hand_over("$4", "user")\n8. join()',
+        ROBOT,
+    )
+    result = asyncio.run(Executor(ROBOT, sim).run(plan))
+    assert result.success, result.summary()
+    opened, searched = result.results[2], result.results[3]
+    assert searched.started < opened.ended  # they really overlapped
+    assert sim.world.to_dict()["objects"]["water_bottle"]["holder"] == "user"

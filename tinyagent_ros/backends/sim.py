@@ -31,6 +31,11 @@ STEP_S = 0.05
 #: Simulated seconds of the fixed-duration actions.
 ARM_S = 3.0
 CAMERA_S = 2.0
+#: A search looks again every LOOK_S and gives up after SEARCH_S: things come into view while
+#: it looks (a fridge door opened by the arm in parallel; the contract gives the two skills no
+#: shared resource, so the executor may run them side by side).
+LOOK_S = 1.0
+SEARCH_S = 5.0
 SPEECH_S = 2.0
 MESSAGE_S = 1.0
 LOOKUP_S = 0.3
@@ -228,10 +233,16 @@ class SimBackend:
 
     async def _find_object(self, feedback: Feedback, description: str) -> str:
         feedback(f"looking for {description} in the {self.world.robot.room}")
-        await self._pass(CAMERA_S)
-        item = self.world.find_item(description, self.world.visible_items())
-        if item is None:
-            raise SkillFailed(f"object not visible here: {description} ({self.world.robot.room})")
+        looked = 0.0
+        while True:
+            await self._pass(LOOK_S)
+            looked += LOOK_S
+            item = self.world.find_item(description, self.world.visible_items())
+            if item is not None:
+                break
+            if looked >= SEARCH_S:
+                room = self.world.robot.room
+                raise SkillFailed(f"object not visible here: {description} ({room})")
         feedback(f"found {item.label} on the {item.place}")
         return item.id
 
