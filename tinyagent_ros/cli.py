@@ -259,9 +259,11 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
 
 
 def _register_groups() -> None:
+    from tinyagent_ros.datagen.cli import data
     from tinyagent_ros.models import models_cli
 
     cli.add_command(models_cli, "models")
+    cli.add_command(data, "data")
 
 
 _register_groups()

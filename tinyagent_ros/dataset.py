@@ -74,7 +74,9 @@ def check_cases(cases: Iterable[Case]) -> list[tuple[str, str]]:
     catalogs: dict[str, Catalog] = {}
     bad: list[tuple[str, str]] = []
     for case in cases:
-        catalog = catalogs.setdefault(case.catalog, load_catalog(case.catalog))
+        if case.catalog not in catalogs:
+            catalogs[case.catalog] = load_catalog(case.catalog)
+        catalog = catalogs[case.catalog]
         try:
             case.gold(catalog)
         except PlanError as err:
