@@ -60,6 +60,8 @@ setup(
     entry_points={
         "console_scripts": [
             "tinyagent = tinyagent_ros.cli:main",
+            "tinyagent-node = tinyagent_ros.ros.node:main",
+            "tinyagent-sim-skills = tinyagent_ros.ros.sim_skills:main",
         ],
     },
 )

