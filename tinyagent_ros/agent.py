@@ -109,8 +109,6 @@ class Agent:
                 break
             result = await executor.run(self._items(prompt, previous, text_parts))
             text = "".join(text_parts)
-            if self.on_plan_text:
-                self.on_plan_text(text)
             started = [e.t for e in result.events if e.kind == "task_started"]
             outcome.attempts.append(Attempt(text, result, min(started) if started else None))
             if result.success or self._stop.is_set():
@@ -127,5 +125,7 @@ class Agent:
             for piece in self.planner.stream(prompt, self._stop, previous=previous):
                 sink.append(piece)
                 yield piece
+            if self.on_plan_text is not None:
+                self.on_plan_text("".join(sink))  # as soon as it is written, not after running
 
         return iter_plan(tee(), self.planner.catalog)

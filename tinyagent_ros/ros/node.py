@@ -23,7 +23,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -240,8 +239,8 @@ class AgentNode(LifecycleNode):
 
     def _make_agent(self, on_event: Any, on_plan: Any) -> Agent:
         assert self.settings is not None
-        return Agent(_PlanTap(self._planner, on_plan), self._backend,
-                     max_replans=self.settings.max_replans, on_event=on_event)
+        return Agent(self._planner, self._backend, max_replans=self.settings.max_replans,
+                     on_event=on_event, on_plan_text=on_plan)
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Open the command topics and the ``~/execute`` action."""
@@ -400,29 +399,6 @@ def _wait_cancel_state(goal_handle: Any) -> bool:
             return False
         time.sleep(0.002)
     return True
-
-
-class _PlanTap:
-    """The planner as Agent sees it, publishing each plan as soon as it is written."""
-
-    def __init__(self, planner: Any, on_plan: Any) -> None:
-        self._planner = planner
-        self._on_plan = on_plan
-        self.catalog = planner.catalog
-
-    def select_skills(self, query: str) -> list[str]:
-        return self._planner.select_skills(query)
-
-    def prompt_for(self, query: str, today: Any = None, skills: list[str] | None = None) -> Any:
-        return self._planner.prompt_for(query, today, skills)
-
-    def stream(self, prompt: Any, stop: Any = None, previous: str | None = None
-               ) -> Iterator[str]:
-        parts: list[str] = []
-        for piece in self._planner.stream(prompt, stop, previous=previous):
-            parts.append(piece)
-            yield piece
-        self._on_plan("".join(parts))
 
 
 class ConfirmGate:
