@@ -15,10 +15,6 @@ PYTHON="${PYTHON:-python3}"
 
 log() { echo "[bootstrap] $*"; }
 
-sha256_of() {
-    "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$1"
-}
-
 # 1. Virtual environment: create it if absent, recreate it if broken.
 if [ -d "$VENV" ] && ! "$PY" -c 'import sys, pip' >/dev/null 2>&1; then
     log "existing .venv is broken; recreating it"
@@ -32,14 +28,21 @@ if [ ! -d "$VENV" ]; then
 fi
 
 # 2. Pinned requirements, only when requirements.txt changed.
-want="$(sha256_of requirements.txt)"
+# --with-train (the test suite) adds the fine-tuning pins (torch CPU, transformers, peft).
+reqs=(requirements.txt)
+if [ "${1:-}" = "--with-train" ]; then
+    reqs+=(requirements-train.txt)
+fi
+want="$(cat "${reqs[@]}" | "$PYTHON" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')"
 have="$(cat "$STAMP" 2>/dev/null || true)"
 if [ "$want" != "$have" ]; then
-    log "installing requirements.txt (this takes about a minute the first time)"
-    "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    log "installing ${reqs[*]} (a few minutes the first time)"
+    for r in "${reqs[@]}"; do
+        "$PY" -m pip install --quiet --disable-pip-version-check -r "$r"
+    done
     echo "$want" > "$STAMP"
 else
-    log "requirements.txt unchanged; skipping"
+    log "${reqs[*]} unchanged; skipping"
 fi
 
 # 3. Editable install of this package (always; cheap).

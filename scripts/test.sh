@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --with-train
 
 # Keep DDS discovery on this machine, on a test-only domain.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST

@@ -261,9 +261,11 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
 def _register_groups() -> None:
     from tinyagent_ros.datagen.cli import data
     from tinyagent_ros.models import models_cli
+    from tinyagent_ros.training.cli import train_cli
 
     cli.add_command(models_cli, "models")
     cli.add_command(data, "data")
+    cli.add_command(train_cli, "train")
 
 
 _register_groups()

@@ -1,0 +1,614 @@
+"""LoRA fine-tuning of the planner on (runtime prompt, canonical plan) pairs.
+
+The base model is the planner's own GGUF, loaded and dequantised by
+transformers (``from_pretrained(dir, gguf_file=...)``), so the adapter is
+trained against the weights llama.cpp runs (up to quantisation). LoRA sits on
+the attention and MLP projections; AdamW, warm-up then cosine decay, gradient
+accumulation; loss on plan tokens only. Checkpoints every N steps hold the
+adapter, optimizer, schedule and RNG state, and ``resume`` continues from the
+newest one with the same data order.
+
+CPU option ``prefix_cache`` (default on): every prompt of a catalog starts with
+the same instructions and rules. Once per optimizer step their keys and values
+are computed without gradient, with the current adapter, and every example
+runs only its own suffix (skills, question, plan) on top of them. The forward
+pass is exact; the only change is that no gradient flows into the adapter
+through the shared prefix. This cuts CPU time per example roughly in half.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinyagent_ros.training.examples import (
+    IGNORE,
+    Encoded,
+    PairSettings,
+    TrainingDataError,
+    build_pairs,
+    encode_pair,
+    load_split,
+    runtime_add_bos,
+    split_files,
+    verify_token_match,
+)
+
+#: LoRA targets: all attention and MLP projections of Qwen2/Llama-style models.
+DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+CONFIG_FILE = "training_config.json"
+LOG_FILE = "train_log.jsonl"
+BASE_CONFIG_DIR = "base"
+CHECKPOINTS = "checkpoints"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or continue; one line naming the cause."""
+
+
+@dataclass
+class TrainSettings:
+    """Every knob of a training run (all recorded in ``training_config.json``)."""
+
+    catalog: str = "robot"
+    data_dir: str = "data"
+    out_dir: str = "out/planner-lora"
+    base_gguf: str | None = None
+    base_hf: str | None = None
+    steps: int | None = None
+    epochs: float = 1.0
+    lr: float = 2e-4
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    batch: int = 1
+    grad_accum: int = 8
+    max_len: int = 1536
+    warmup_steps: int = 5
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    seed: int = 0
+    examples_k: int = 0
+    skills_min: int = 5
+    skills_max: int = 7
+    min_negatives: int = 1
+    p_all_skills: float = 0.1
+    limit: int | None = None
+    checkpoint_every: int = 50
+    keep_checkpoints: int = 2
+    resume: bool = False
+    threads: int | None = None
+    device: str | None = None
+    prefix_cache: bool = True
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    max_minutes: float | None = None
+    verify_tokens: bool = True
+    progress: bool = True
+
+    def pair_settings(self) -> PairSettings:
+        """How prompts are built."""
+        return PairSettings(self.skills_min, self.skills_max, self.min_negatives,
+                            self.p_all_skills, self.examples_k, self.seed)
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that must not change across a resume."""
+        keep = {k: v for k, v in dataclasses.asdict(self).items()
+                if k not in {"steps", "resume", "threads", "device", "progress", "max_minutes",
+                             "checkpoint_every", "keep_checkpoints", "out_dir", "verify_tokens"}}
+        return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class TrainResult:
+    """What a run did."""
+
+    out_dir: Path
+    steps: int
+    total_steps: int
+    examples: int
+    final_loss: float | None
+    seconds: float
+    tokens_per_s: float
+    computed_tokens_per_s: float
+    s_per_step: float
+    stopped_early: bool
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def lr_lambda(warmup: int, total: int) -> Callable[[int], float]:
+    """Linear warm-up, then cosine decay to zero at ``total`` steps."""
+    def f(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return f
+
+
+def example_order(n: int, seed: int, epoch: int) -> list[int]:
+    """The order of the examples in an epoch (depends only on seed and epoch: resumable)."""
+    order = list(range(n))
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    return order
+
+
+def step_batches(step: int, n: int, batch: int, accum: int, seed: int) -> list[list[int]]:
+    """The micro-batches (example indices) of optimizer step ``step``."""
+    per_step = batch * accum
+    out: list[list[int]] = []
+    for m in range(accum):
+        ids = []
+        for j in range(batch):
+            pos = step * per_step + m * batch + j
+            epoch, k = divmod(pos, n)
+            ids.append(example_order(n, seed, epoch)[k])
+        out.append(ids)
+    return out
+
+
+def common_prefix(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest common prefix of token sequences."""
+    if not seqs:
+        return 0
+    first = seqs[0]
+    n = min(len(s) for s in seqs)
+    for i in range(n):
+        t = first[i]
+        if any(s[i] != t for s in seqs):
+            return i
+    return n
+
+
+def load_base(settings: TrainSettings, dtype: Any) -> tuple[Any, Any, str]:
+    """The base causal LM and tokenizer (from the GGUF, or an HF directory), and its name."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.base_hf:
+        path = settings.base_hf
+        tok = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        return model, tok, str(path)
+    gguf = Path(settings.base_gguf or default_base_gguf())
+    if not gguf.is_file():
+        raise TrainingError(f"base model not found: {gguf}")
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=dtype)
+    return model, tok, str(gguf)
+
+
+def default_base_gguf() -> Path:
+    """The installed planner GGUF (``tinyagent models install``)."""
+    from tinyagent_ros.models import ModelError, model_path
+
+    try:
+        return model_path("planner-0.5b")
+    except ModelError as err:
+        raise TrainingError(str(err)) from None
+
+
+def save_base_config(model: Any, out: Path) -> Path:
+    """``out/base/config.json``: the base model's HF config, which llama.cpp's converter needs."""
+    cfg = model.config.to_dict()
+    cfg.pop("quantization_config", None)
+    cfg.setdefault("architectures", [type(model).__name__])
+    if not cfg.get("architectures"):
+        cfg["architectures"] = [type(model).__name__]
+    base = out / BASE_CONFIG_DIR
+    base.mkdir(parents=True, exist_ok=True)
+    (base / "config.json").write_text(json.dumps(cfg, indent=2, default=str) + "\n")
+    return base
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _checkpoint_dirs(out: Path) -> list[Path]:
+    root = out / CHECKPOINTS
+    if not root.is_dir():
+        return []
+    return sorted((p for p in root.glob("step-*") if (p / "state.json").is_file()),
+                  key=lambda p: int(p.name.split("-")[1]))
+
+
+def save_checkpoint(out: Path, step: int, model: Any, optimizer: Any, scheduler: Any,
+                    fingerprint: str, log: list[dict[str, Any]], keep: int) -> Path:
+    """Write ``checkpoints/step-N`` atomically (adapter weights, optimizer, schedule, RNG)."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import save_file
+
+    root = out / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:06d}"
+    tmp = root / f".tmp-step-{step:06d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    state = get_peft_model_state_dict(model)
+    weights = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    save_file(weights, str(tmp / "adapter.safetensors"))
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(), "python_rng": random.getstate()},
+               tmp / "trainer.pt")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "fingerprint": fingerprint,
+                                                "log": log}) + "\n")
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in _checkpoint_dirs(out)[:-max(1, keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any,
+                    fingerprint: str) -> tuple[int, list[dict[str, Any]]]:
+    """Restore a checkpoint into model/optimizer/scheduler; returns (step, log)."""
+    import torch
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    state = json.loads((path / "state.json").read_text())
+    if state["fingerprint"] != fingerprint:
+        raise TrainingError(f"{path} was written with other settings or data; "
+                            "use the same options or a new --out directory")
+    set_peft_model_state_dict(model, load_file(str(path / "adapter.safetensors")))
+    trainer = torch.load(path / "trainer.pt", weights_only=False)
+    optimizer.load_state_dict(trainer["optimizer"])
+    scheduler.load_state_dict(trainer["scheduler"])
+    torch.set_rng_state(trainer["torch_rng"])
+    random.setstate(trainer["python_rng"])
+    return int(state["step"]), list(state["log"])
+
+
+# --------------------------------------------------------------------------- the step
+
+
+class _Stepper:
+    """Computes the summed token loss of micro-batches, with or without the shared prefix."""
+
+    def __init__(self, model: Any, examples: Sequence[Encoded], catalogs: Sequence[str],
+                 pad_id: int, device: Any, prefix_cache: bool) -> None:
+        self.model = model
+        self.examples = examples
+        self.catalogs = catalogs
+        self.pad_id = pad_id
+        self.device = device
+        self.prefix: dict[str, tuple[int, ...]] = {}
+        if prefix_cache:
+            for cat in sorted(set(catalogs)):
+                seqs = [e.input_ids for e, c in zip(examples, catalogs, strict=True) if c == cat]
+                # leave at least one prompt token in the suffix: it predicts the first plan token
+                n = min(common_prefix(seqs), min(e.n_prompt for e, c in
+                                                 zip(examples, catalogs, strict=True)
+                                                 if c == cat) - 1)
+                if n >= 8:
+                    self.prefix[cat] = tuple(seqs[0][:n])
+        self._kv: dict[str, Any] = {}
+
+    def _lm(self) -> Any:
+        """The causal LM inside the PEFT wrapper (LoRA layers are injected in place)."""
+        return self.model.get_base_model()
+
+    def begin_step(self) -> None:
+        """Forget the prefix keys/values: the adapter changed."""
+        self._kv = {}
+
+    def _prefix_kv(self, cat: str) -> Any:
+        import torch
+
+        if cat not in self._kv:
+            lm = self._lm()
+            was_training = lm.training
+            lm.eval()
+            with torch.no_grad():
+                ids = torch.tensor([self.prefix[cat]], device=self.device)
+                cache = lm.model(input_ids=ids, use_cache=True).past_key_values
+            lm.train(was_training)
+            self._kv[cat] = [(layer.keys, layer.values) for layer in cache.layers]
+        return self._kv[cat]
+
+    def loss_sum(self, idx: Sequence[int]) -> tuple[Any, int, int]:
+        """Summed cross-entropy of the plan tokens of these examples, tokens run, tokens covered."""
+        import torch
+        import torch.nn.functional as F
+        from transformers.cache_utils import DynamicCache
+
+        lm = self._lm()
+        groups: dict[str, list[int]] = {}
+        for i in idx:
+            key = self.catalogs[i] if self.catalogs[i] in self.prefix else ""
+            groups.setdefault(key, []).append(i)
+        total = None
+        ran = covered = 0
+        for key, members in groups.items():
+            p = len(self.prefix[key]) if key else 0
+            seqs = [self.examples[i].input_ids[p:] for i in members]
+            labs = [self.examples[i].labels[p:] for i in members]
+            width = max(len(s) for s in seqs)
+            b = len(members)
+            ids = torch.full((b, width), self.pad_id, dtype=torch.long)
+            labels = torch.full((b, width), IGNORE, dtype=torch.long)
+            mask = torch.zeros((b, p + width), dtype=torch.long)
+            for r, (s, lab) in enumerate(zip(seqs, labs, strict=True)):
+                ids[r, : len(s)] = torch.tensor(s)
+                labels[r, : len(lab)] = torch.tensor(lab)
+                mask[r, : p + len(s)] = 1
+            ids, labels, mask = ids.to(self.device), labels.to(self.device), mask.to(self.device)
+            kwargs: dict[str, Any] = {}
+            if key:
+                kv = self._prefix_kv(key)
+                kwargs["past_key_values"] = DynamicCache(
+                    ddp_cache_data=[(k.expand(b, -1, -1, -1).contiguous(),
+                                     v.expand(b, -1, -1, -1).contiguous()) for k, v in kv],
+                    config=lm.config)
+                kwargs["use_cache"] = True
+            hidden = lm.model(input_ids=ids, attention_mask=mask, **kwargs).last_hidden_state
+            # logits only where a plan token is predicted (the LM head is a large matmul)
+            shift = labels[:, 1:]
+            keep = shift != IGNORE
+            logits = lm.lm_head(hidden[:, :-1][keep])
+            loss = F.cross_entropy(logits.float(), shift[keep], reduction="sum")
+            total = loss if total is None else total + loss
+            ran += int(sum(len(s) for s in seqs))
+            covered += int(sum(len(self.examples[i].input_ids) for i in members))
+        assert total is not None
+        return total, ran, covered
+
+    def n_target(self, idx: Sequence[int]) -> int:
+        """Loss tokens of these examples."""
+        return sum(self.examples[i].n_target for i in idx)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _pick_device(name: str | None) -> Any:
+    import torch
+
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _data_record(paths: Sequence[Path]) -> list[dict[str, str]]:
+    return [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in paths]
+
+
+def train_planner(settings: TrainSettings | None = None,
+                  log: Callable[[str], Any] | None = print, **overrides: Any) -> TrainResult:
+    """Train a LoRA adapter for the planner; see :class:`TrainSettings` for the options.
+
+    Writes to ``out_dir``: the PEFT adapter (``adapter_config.json``,
+    ``adapter_model.safetensors``), ``training_config.json``, ``train_log.jsonl``,
+    ``base/config.json`` (for the GGUF export) and ``checkpoints/``.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    settings = dataclasses.replace(settings or TrainSettings(), **overrides)
+    say = log or (lambda _msg: None)
+    out = Path(settings.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = _pick_device(settings.device)
+    if device.type == "cpu":
+        torch.set_num_threads(settings.threads or os.cpu_count() or 1)
+    _seed_all(settings.seed)
+    t_start = time.monotonic()
+
+    # ---- data
+    files = split_files(settings.data_dir, settings.catalog, "train")
+    try:
+        cases = load_split(settings.data_dir, settings.catalog, "train", settings.limit)
+    except (OSError, ValueError) as err:
+        raise TrainingError(str(err)) from None
+    pairs, skipped = build_pairs(cases, settings.pair_settings())
+    for why in skipped[:5]:
+        say(f"skipped {why}")
+    if not pairs:
+        raise TrainingDataError("no usable training cases")
+
+    # ---- model
+    dtype = torch.float32
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        dtype = torch.bfloat16
+    say(f"loading base model ({settings.base_hf or settings.base_gguf or 'planner-0.5b'}) ...")
+    model, tok, base_name = load_base(settings, dtype)
+    add_bos = False
+    token_check: dict[str, Any] | None = None
+    if not settings.base_hf:
+        add_bos = runtime_add_bos(base_name)
+        if settings.verify_tokens:
+            token_check = verify_token_match(base_name, tok, pairs[0], add_bos=add_bos)
+            say(f"runtime token check: {token_check}")
+            if not token_check["ids_match"]:
+                raise TrainingError(f"training tokens differ from llama.cpp's: {token_check}")
+    encoded: list[Encoded] = []
+    cats: list[str] = []
+    too_long = 0
+    for pair in pairs:
+        enc = encode_pair(tok, pair, settings.max_len, add_bos=add_bos)
+        if enc is None:
+            too_long += 1
+            continue
+        encoded.append(enc)
+        cats.append(pair.catalog)
+    if too_long:
+        say(f"dropped {too_long} examples longer than max_len={settings.max_len}")
+    if not encoded:
+        raise TrainingDataError("every example is longer than max_len")
+    n = len(encoded)
+    per_step = settings.batch * settings.grad_accum
+    total_steps = settings.steps or max(1, math.ceil(settings.epochs * n / per_step))
+
+    model.to(device)
+    lora = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
+                      target_modules=list(settings.target_modules), bias="none",
+                      task_type="CAUSAL_LM")
+    model = get_peft_model(model, lora)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    n_trainable = sum(p.numel() for p in params)
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(settings.warmup_steps, total_steps))
+    fingerprint = settings.fingerprint()
+
+    step = 0
+    history: list[dict[str, Any]] = []
+    if settings.resume:
+        ckpts = _checkpoint_dirs(out)
+        if ckpts:
+            step, history = load_checkpoint(ckpts[-1], model, optimizer, scheduler, fingerprint)
+            say(f"resumed from {ckpts[-1]} at step {step}")
+        else:
+            say("no checkpoint to resume from; starting at step 0")
+
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    stepper = _Stepper(model, encoded, cats, int(pad_id), device, settings.prefix_cache)
+    config = {
+        "settings": {k: (list(v) if isinstance(v, tuple) else v)
+                     for k, v in dataclasses.asdict(settings).items()},
+        "fingerprint": fingerprint,
+        "base": {"path": base_name,
+                 "sha256": sha256_file(base_name) if Path(base_name).is_file() else None},
+        "data": _data_record(files),
+        "pairs": settings.pair_settings().as_dict(),
+        "negatives": {"skills_total": [settings.skills_min, settings.skills_max],
+                      "min_negatives": settings.min_negatives,
+                      "p_all_skills": settings.p_all_skills},
+        "examples_k": settings.examples_k,
+        "seed": settings.seed,
+        "cases": len(cases), "examples": n, "skipped": len(skipped), "too_long": too_long,
+        "prompt_tokens_mean": sum(e.n_prompt for e in encoded) / n,
+        "target_tokens_mean": sum(e.n_target for e in encoded) / n,
+        "shared_prefix_tokens": {c: len(p) for c, p in stepper.prefix.items()},
+        "add_bos": add_bos, "token_check": token_check,
+        "trainable_params": n_trainable, "total_steps": total_steps,
+        "device": str(device), "dtype": str(dtype).removeprefix("torch."),
+        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "versions": _versions(),
+    }
+    _write_json(out / CONFIG_FILE, config)
+    save_base_config(model.get_base_model(), out)
+    say(f"{n} examples, {total_steps} steps of {per_step}, {n_trainable:,} trainable parameters, "
+        f"shared prefix {config['shared_prefix_tokens']}, device {device}")
+
+    bar = None
+    if settings.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_steps, initial=step, desc="lora", unit="step", dynamic_ncols=True)
+    t_loop = time.monotonic()
+    covered_total = ran_total = 0
+    steps_run = 0
+    stopped_early = False
+    last_loss: float | None = history[-1]["loss"] if history else None
+    try:
+        while step < total_steps:
+            if settings.max_minutes is not None and \
+                    time.monotonic() - t_start > settings.max_minutes * 60:
+                stopped_early = True
+                break
+            t0 = time.monotonic()
+            batches = step_batches(step, n, settings.batch, settings.grad_accum, settings.seed)
+            n_tgt = sum(stepper.n_target(b) for b in batches)
+            stepper.begin_step()
+            loss_value = 0.0
+            ran = covered = 0
+            for mb in batches:
+                loss, r, c = stepper.loss_sum(mb)
+                (loss / n_tgt).backward()
+                loss_value += float(loss.detach()) / n_tgt
+                ran += r
+                covered += c
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            steps_run += 1
+            dt_step = time.monotonic() - t0
+            covered_total += covered
+            ran_total += ran
+            last_loss = loss_value
+            row = {"step": step, "loss": round(loss_value, 5), "lr": scheduler.get_last_lr()[0],
+                   "grad_norm": round(float(grad_norm), 4), "s": round(dt_step, 2),
+                   "tokens": covered, "computed_tokens": ran, "target_tokens": n_tgt,
+                   "tok_s": round(covered / dt_step, 1)}
+            history.append(row)
+            with (out / LOG_FILE).open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(row) + "\n")
+            if bar is not None:
+                bar.set_postfix(loss=f"{loss_value:.4f}", tok_s=f"{covered / dt_step:.1f}",
+                                s_step=f"{dt_step:.1f}", refresh=False)
+                bar.update(1)
+            if settings.checkpoint_every and step % settings.checkpoint_every == 0 \
+                    and step < total_steps:
+                save_checkpoint(out, step, model, optimizer, scheduler, fingerprint, history,
+                                settings.keep_checkpoints)
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.monotonic() - t_loop
+    if steps_run:
+        save_checkpoint(out, step, model, optimizer, scheduler, fingerprint, history,
+                        settings.keep_checkpoints)
+    model.save_pretrained(str(out))
+    config.update({"steps_done": step, "stopped_early": stopped_early, "final_loss": last_loss,
+                   "train_seconds": round(seconds, 1),
+                   "tokens_per_s": round(covered_total / seconds, 2) if seconds else None,
+                   "computed_tokens_per_s": round(ran_total / seconds, 2) if seconds else None,
+                   "s_per_step": round(seconds / steps_run, 2) if steps_run else None})
+    _write_json(out / CONFIG_FILE, config)
+    say(f"saved adapter to {out} after {step} steps (loss {last_loss})")
+    return TrainResult(out, step, total_steps, n, last_loss, seconds,
+                       covered_total / seconds if seconds else 0.0,
+                       ran_total / seconds if seconds else 0.0,
+                       seconds / steps_run if steps_run else 0.0, stopped_early, history)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("torch", "transformers", "peft", "gguf", "llama_cpp_python"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
