@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,8 +34,8 @@ class Case(BaseModel):
         return parse_plan(self.plan, catalog)
 
 
-def read_cases(path: str | Path) -> Iterator[Case]:
-    """Yield the cases of a JSONL file, failing on the first bad line with its number."""
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (line number, value) for each non-blank line; a line that is not JSON is an error."""
     path = Path(path)
     try:
         handle = path.open(encoding="utf-8")
@@ -46,13 +46,20 @@ def read_cases(path: str | Path) -> Iterator[Case]:
             if not line.strip():
                 continue
             try:
-                yield Case.model_validate(json.loads(line))
+                yield n, json.loads(line)
             except json.JSONDecodeError as err:
                 raise DatasetError(f"{path}:{n}: not JSON ({err.msg})") from None
-            except ValidationError as err:
-                first = err.errors()[0]
-                field = ".".join(str(p) for p in first["loc"]) or "case"
-                raise DatasetError(f"{path}:{n}: {field}: {first['msg']}") from None
+
+
+def read_cases(path: str | Path) -> Iterator[Case]:
+    """Yield the cases of a JSONL file, failing on the first bad line with its number."""
+    for n, row in read_jsonl(path):
+        try:
+            yield Case.model_validate(row)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "case"
+            raise DatasetError(f"{path}:{n}: {field}: {first['msg']}") from None
 
 
 def load_cases(path: str | Path, limit: int | None = None) -> list[Case]:

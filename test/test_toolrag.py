@@ -1,0 +1,247 @@
+"""ToolRAG: the shipped classifiers, the baselines, example retrieval and training.
+
+Uses the real int8 ONNX encoder; skipped (with the reason) when it is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyagent_ros.catalog import load_catalog
+from tinyagent_ros.dataset import load_cases
+from tinyagent_ros.encoder import encoder_available
+
+REASON = encoder_available()
+pytestmark = pytest.mark.skipif(
+    REASON is not None, reason=f"MiniLM encoder not installed ({REASON})")
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def robot():
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    return ToolClassifier.load("robot")
+
+
+@pytest.fixture(scope="module")
+def mac():
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    return ToolClassifier.load("mac")
+
+
+def test_encoder_embeddings_are_normalised_and_batch_consistent():
+    import numpy as np
+
+    from tinyagent_ros.encoder import default_encoder
+
+    enc = default_encoder()
+    texts = ["go to Alice", "what do you see over there in the living room?", "dock"]
+    batch = enc.embed(texts)
+    assert batch.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
+    for i, t in enumerate(texts):  # padding must not change a sentence's embedding
+        assert float(batch[i] @ enc.embed_one(t)) > 0.999
+
+
+def test_classifier_loads_fast_with_a_fresh_encoder():
+    from tinyagent_ros.encoder import Encoder, default_encoder
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    shared = default_encoder()
+    start = time.perf_counter()
+    enc = Encoder(shared.onnx_path, shared.tokenizer_path, sha256=shared.sha256)
+    clf = ToolClassifier.load("robot", encoder=enc)
+    assert time.perf_counter() - start < 1.0
+    assert clf.skills == load_catalog("robot").names
+    assert clf.meta["encoder"]["sha256"] == shared.sha256
+
+
+def test_go_to_alice(robot):
+    chosen = robot.select("go to Alice")
+    assert {"navigate_to", "locate_person"} <= set(chosen)
+    assert len(chosen) <= 5
+    scores = robot.scores("go to Alice")
+    assert set(scores) == set(robot.skills)
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_never_empty(robot):
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    strict = ToolClassifier.load("robot", threshold=1.0, implied=False, encoder=robot.encoder)
+    for query in ("go to Alice", "", "qwxz blorp"):
+        chosen = strict.select(query)
+        assert len(chosen) == 2  # the two best scores
+        assert robot.select(query)
+
+
+def test_selection_is_fast(robot):
+    robot.select("warm up")
+    queries = [f"bring me the {x} from the kitchen" for x in ("cup", "mug", "book", "pen")] * 5
+    start = time.perf_counter()
+    for q in queries:
+        robot.select(q)
+    assert (time.perf_counter() - start) / len(queries) < 0.05  # 20 ms target; slack for CI
+
+
+def test_recall_on_hand_written_gold_cases(robot, mac):
+    from tinyagent_ros.toolrag import evaluate, read_labelled
+
+    for clf, name in ((robot, "robot"), (mac, "mac")):
+        cases, _ = read_labelled(DATA / "gold_plans.jsonl", load_catalog(name))
+        result = evaluate(clf, cases)
+        assert result["tool_recall"] >= 0.9, (name, result)
+        assert result["avg_tools"] <= 6, (name, result)
+
+
+def test_mac_classifier(mac):
+    chosen = mac.select("text Sarah that I am running late")
+    assert {"get_phone_number", "send_sms"} <= set(chosen)
+
+
+def test_baselines(robot):
+    from tinyagent_ros.toolrag import AllTools, EmbeddingTopK
+
+    assert AllTools("robot").select("anything") == load_catalog("robot").names
+    topk = EmbeddingTopK("robot", 3, encoder=robot.encoder)
+    chosen = topk.select("what is your battery level?")
+    assert len(chosen) == 3
+    assert "get_battery_level" in chosen
+    assert max(topk.scores("what is your battery level?").items(),
+               key=lambda kv: kv[1])[0] == "get_battery_level"
+
+
+def test_retriever_uses_only_selected_skills(robot):
+    from tinyagent_ros.plan import parse_plan
+    from tinyagent_ros.retrieval import ExampleRetriever
+
+    start = time.perf_counter()
+    retriever = ExampleRetriever.load("robot", encoder=robot.encoder)
+    assert time.perf_counter() - start < 1.0
+    assert len(retriever) >= 100
+    catalog = load_catalog("robot")
+    for query in ("go to Alice", "bring me a cup from the kitchen", "take a photo of the cat"):
+        skills = robot.select(query)
+        examples = retriever.retrieve(query, skills, k=3)
+        assert len(examples) == 3
+        for ex in examples:
+            assert set(parse_plan(ex.plan, catalog).names) <= set(skills), (query, ex)
+    # k other than the default; a skill set nothing fits still yields examples
+    assert len(retriever.retrieve("go to Alice", ["navigate_to"], k=5)) == 5
+    assert len(retriever.retrieve("go to Alice", [], k=2)) == 2
+
+
+def _tiny_cases() -> list[dict]:
+    """A few dozen hand-made robot cases for four skills."""
+    rows = []
+    places = ["kitchen", "living room", "bedroom", "garage", "office", "front door", "hallway"]
+    for i, place in enumerate(places):
+        rows.append({"query": f"go to the {place}",
+                     "plan": f'1. navigate_to("{place}")\n2. join()'})
+        rows.append({"query": f"please drive over to the {place}",
+                     "plan": f'1. navigate_to("{place}")\n2. join()'})
+        rows.append({"query": f"head to the {place} and say hello",
+                     "plan": f'1. navigate_to("{place}")\n2. say("Hello")\n3. join()'})
+        rows.append({"query": f"how much battery do you have left? ({i})",
+                     "plan": "1. get_battery_level()\n2. join()"})
+    for name in ["Alice", "Bob", "Carol", "Dan", "Emma", "Frank"]:
+        rows.append({"query": f"where is {name}?",
+                     "plan": f'1. locate_person("{name}")\n2. join()'})
+        rows.append({"query": f"say good morning to {name}",
+                     "plan": f'1. locate_person("{name}")\n2. navigate_to("$1")\n'
+                             f'3. say("Good morning")\n4. join()'})
+    for i, text in enumerate(["hi there", "dinner is ready", "I am a robot", "welcome home"]):
+        rows.append({"id": f"s{i}", "catalog": "robot", "query": f"say {text}",
+                     "plan": f'1. say("{text}")\n2. join()'})
+    rows.append({"catalog": "mac", "query": "text bob", "plan": "1. join()"})  # another catalog
+    return rows
+
+
+def test_training_a_tiny_set(tmp_path):
+    from tinyagent_ros.retrieval import ExampleRetriever
+    from tinyagent_ros.toolrag import ToolClassifier, train_toolrag
+
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _tiny_cases()), encoding="utf-8")
+    out = tmp_path / "model"
+    meta = train_toolrag("robot", data, out, epochs=40, batch_size=16, n_examples=20)
+    assert meta["head"]["type"] == "attention"
+    assert meta["training"]["cases"] == len(_tiny_cases()) - 1
+    assert meta["training"]["skipped"] == 1
+    assert meta["metrics"]["tool_recall"] > 0.95
+    assert meta["examples"] == 20
+    assert {p.name for p in out.iterdir()} >= {"toolrag.json", "head.npz", "examples.npz",
+                                                "examples.jsonl"}
+    clf = ToolClassifier.load(out)
+    assert "get_battery_level" in clf.select("what is your battery level")
+    assert "navigate_to" in clf.select("go to the dining room")
+    assert "say" in clf.select("say hi to everyone")
+    retriever = ExampleRetriever.load(out)
+    examples = retriever.retrieve("go to the attic", ["navigate_to"], k=1)
+    assert "navigate_to" in examples[0].plan and "say" not in examples[0].plan
+
+
+def test_train_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from tinyagent_ros.toolrag import toolrag_cli
+
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _tiny_cases()), encoding="utf-8")
+    out = tmp_path / "m"
+    res = CliRunner().invoke(toolrag_cli, ["train", "--catalog", "robot", "--data", str(data),
+                                           "--out", str(out), "--head", "mlp", "--epochs", "5",
+                                           "--hidden", "0",
+                                           "--examples", "0", "-q", "--json"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads(res.output.strip().splitlines()[-1])
+    assert meta["head"]["type"] == "mlp" and meta["head"]["hidden"] == 0
+    assert not (out / "examples.npz").exists()
+    res = CliRunner().invoke(toolrag_cli, ["eval", "--model", str(out), "--data", str(data),
+                                           "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["cases"] == len(_tiny_cases()) - 1
+    bad = CliRunner().invoke(toolrag_cli, ["train", "--catalog", "nope", "--data", str(data),
+                                           "--out", str(out)])
+    assert bad.exit_code != 0 and "no catalog named" in bad.output
+
+
+def test_bad_model_dir(tmp_path):
+    from tinyagent_ros.toolrag import ToolClassifier, ToolRAGError
+
+    with pytest.raises(ToolRAGError):
+        ToolClassifier.load(tmp_path / "missing")
+    (tmp_path / "toolrag.json").write_text("{}")
+    with pytest.raises(ToolRAGError):
+        ToolClassifier.load(tmp_path)
+
+
+def test_shipped_artefacts_are_small():
+    root = Path(__file__).resolve().parent.parent / "models" / "toolrag"
+    files = [p for p in root.rglob("*") if p.is_file()]
+    assert files
+    assert all(p.stat().st_size < 20 << 20 for p in files)
+    assert sum(p.stat().st_size for p in files) < 40 << 20
+    for name in ("robot", "mac"):
+        meta = json.loads((root / name / "toolrag.json").read_text())
+        assert meta["skills"] == load_catalog(name).names
+        assert meta["threshold"] == 0.5
+
+
+def test_cases_loader_compatible():
+    # the shipped example stores hold valid contract cases (query + plan)
+    from tinyagent_ros.retrieval import EXAMPLES_JSONL
+
+    root = Path(__file__).resolve().parent.parent / "models" / "toolrag"
+    for name in ("robot", "mac"):
+        rows = [json.loads(line) for line in
+                (root / name / EXAMPLES_JSONL).read_text().splitlines()[:50]]
+        assert all(set(r) >= {"query", "plan", "skills"} for r in rows)
+    assert load_cases(DATA / "gold_plans.jsonl", limit=1)

@@ -1,0 +1,238 @@
+"""Sentence embeddings from the int8 ONNX all-MiniLM-L6-v2 (onnxruntime + tokenizers + numpy).
+
+The encoder is shared by the tool classifier (ToolRAG), the embedding baseline
+and the in-context example retriever. A sentence embedding is the attention-
+masked mean of the last hidden states, L2-normalised, as sentence-transformers
+computes it for this model. Tokenisation pads each batch only to its longest
+sentence (the shipped tokenizer.json pads every sentence to 128 tokens, which
+costs several times more compute for short commands).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Asset names (config/models.yaml) of the default encoder.
+ONNX_ASSET = "encoder-minilm-int8"
+TOKENIZER_ASSET = "encoder-minilm-tokenizer"
+#: Embedding width of all-MiniLM-L6-v2.
+DIM = 384
+#: Longest input in tokens (the model was trained on up to 256; commands are shorter).
+MAX_LENGTH = 256
+#: Embeddings of single texts kept for reuse.
+RECENT = 32
+
+
+class EncoderError(RuntimeError):
+    """The encoder cannot be loaded (files missing or unreadable); one line naming the remedy."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file (streamed)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Encoder:
+    """Embeds sentences into L2-normalised 384-d vectors."""
+
+    def __init__(
+        self,
+        onnx_path: str | os.PathLike[str],
+        tokenizer_path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.onnx_path = Path(onnx_path)
+        self.tokenizer_path = Path(tokenizer_path)
+        for path in (self.onnx_path, self.tokenizer_path):
+            if not path.is_file():
+                raise EncoderError(f"encoder file not found: {path}")
+        self._sha256 = sha256
+        try:
+            self.tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
+        except Exception as err:  # noqa: BLE001 - tokenizers raises plain Exception
+            raise EncoderError(f"cannot read tokenizer {self.tokenizer_path}: {err}") from None
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_LENGTH)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # No busy-waiting between runs: the robot's other processes share these cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self.session = ort.InferenceSession(
+                str(self.onnx_path), opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own base classes
+            raise EncoderError(f"cannot load encoder {self.onnx_path}: {err}") from None
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._lock = threading.Lock()
+        # The classifier and the example retriever embed the same command one after the other.
+        self._recent: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the ONNX file (pinned value for the installed asset; hashed otherwise)."""
+        if self._sha256 is None:
+            self._sha256 = file_sha256(self.onnx_path)
+        return self._sha256
+
+    # ------------------------------------------------------------------ embedding
+
+    def _run(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Last hidden states (B, T, d) and the 0/1 mask (B, T) of a padded batch."""
+        width = max(len(x) for x in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        with self._lock:
+            hidden = self.session.run(None, feeds)[0]
+        return hidden.astype(np.float32, copy=False), mask
+
+    def _batches(
+        self, texts: Sequence[str], batch_size: int, progress: bool
+    ) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """(indices, hidden, mask) for length-sorted batches of ``texts`` (little padding)."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = [e.ids for e in encodings]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        bar: Any = None
+        if progress:
+            import sys
+
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(ids), desc="embedding", unit="text", file=sys.stderr,
+                       leave=False, dynamic_ncols=True)
+        try:
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                hidden, mask = self._run([ids[i] for i in chunk])
+                yield chunk, hidden, mask
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def embed(
+        self, texts: Sequence[str] | str, batch_size: int = 16, progress: bool = False
+    ) -> np.ndarray:
+        """Embeddings of ``texts`` as a float32 (n, 384) array, rows L2-normalised."""
+        if isinstance(texts, str):
+            texts = [texts]
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if texts:
+            for chunk, hidden, mask in self._batches(texts, batch_size, progress):
+                out[chunk] = mean_pool(hidden, mask)
+        return out
+
+    def states_and_embed(
+        self, texts: Sequence[str], batch_size: int = 16, progress: bool = False,
+        dtype: Any = np.float16,
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """Token states (one (T_i, 384) array per text, ``dtype``) and the pooled embeddings."""
+        states: list[np.ndarray] = [np.zeros((0, DIM), dtype)] * len(texts)
+        pooled = np.zeros((len(texts), DIM), dtype=np.float32)
+        if texts:
+            for chunk, hidden, mask in self._batches(texts, batch_size, progress):
+                pooled[chunk] = mean_pool(hidden, mask)
+                lengths = mask.sum(axis=1)
+                for row, i in enumerate(chunk):
+                    states[i] = hidden[row, : lengths[row]].astype(dtype)
+        return states, pooled
+
+    def encode_one(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token states (T, 384) and pooled embedding (384,) of one text (recent ones cached).
+
+        The tool classifier and the example retriever call this for the same
+        command one after the other; the encoder runs once.
+        """
+        with self._lock:
+            hit = self._recent.get(text)
+            if hit is not None:
+                self._recent.move_to_end(text)
+                return hit
+        hidden, mask = self._run([self.tokenizer.encode(text).ids])
+        states = hidden[0]
+        vec = mean_pool(hidden, mask)[0]
+        states.setflags(write=False)
+        vec.setflags(write=False)
+        with self._lock:
+            self._recent[text] = (states, vec)
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return states, vec
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """The (384,) L2-normalised embedding of one text."""
+        return self.encode_one(text)[1]
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Attention-masked mean over tokens, L2-normalised: (B, T, d), (B, T) -> (B, d)."""
+    m = mask[:, :, None].astype(np.float32)
+    pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+    norm = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return (pooled / np.maximum(norm, 1e-12)).astype(np.float32)
+
+
+_DEFAULT: Encoder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_encoder() -> Encoder:
+    """The installed MiniLM encoder (loaded once per process).
+
+    ``EncoderError`` naming ``tinyagent models install`` when it is not installed.
+    """
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            from tinyagent_ros.models import ModelError, load_manifest, model_path
+
+            try:
+                manifest = load_manifest()
+                onnx = model_path(ONNX_ASSET, manifest=manifest)
+                tok = model_path(TOKENIZER_ASSET, manifest=manifest)
+                sha = manifest.get(ONNX_ASSET).sha256
+            except ModelError as err:
+                raise EncoderError(str(err)) from None
+            _DEFAULT = Encoder(onnx, tok, sha256=sha)
+        return _DEFAULT
+
+
+def encoder_available() -> str | None:
+    """None when the default encoder is installed, else the reason it is not (for skips)."""
+    try:
+        from tinyagent_ros.models import ModelError, load_manifest, model_path
+
+        manifest = load_manifest()
+        model_path(ONNX_ASSET, manifest=manifest)
+        model_path(TOKENIZER_ASSET, manifest=manifest)
+    except (ModelError, EncoderError) as err:
+        return str(err)
+    return None
