@@ -13,9 +13,9 @@ def share_tree(*roots):
 
     Each file ``<root>/<sub>/<name>`` goes to ``share/<package>/<root>/<sub>/``.
     Missing roots are skipped. Hidden files, ``__pycache__`` and what .gitignore
-    keeps out of the repository (``models/cache/``, ``*.gguf``: large weights
-    assembled locally) are not installed. Paths are relative to this file, as
-    setuptools requires.
+    keeps out of the repository (``models/cache/``, ``*.gguf`` outside
+    ``models/adapters/``: large weights assembled locally) are not installed.
+    Paths are relative to this file, as setuptools requires.
     """
     entries = []
     for root in roots:
@@ -34,7 +34,8 @@ def share_tree(*roots):
             files = sorted(
                 os.path.join(rel_dir, f)
                 for f in filenames
-                if not f.startswith(".") and not f.endswith((".pyc", ".gguf"))
+                if not f.startswith(".") and not f.endswith(".pyc")
+                and (not f.endswith(".gguf") or rel_dir == os.path.join("models", "adapters"))
             )
             if files:
                 entries.append((os.path.join("share", package_name, rel_dir), files))

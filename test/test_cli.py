@@ -81,6 +81,8 @@ def test_check_rejects_corrupted_variants_with_reasons(tmp_path):
         (["run", "--plan-text", "/no/such.txt"], "cannot read"),
         (["run", "--plan-text", "-", "--catalog", "nope"], "no catalog named 'nope'"),
         (["nonsense"], "No such command"),
+        (["bench", "--dataset", "/no/such.jsonl", "--tools-only"], "cannot read"),
+        (["plan", "hi", "--adapter", "/no/such.gguf"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(args, message):
@@ -88,6 +90,18 @@ def test_bad_input_is_one_line_and_non_zero(args, message):
     assert out.returncode != 0
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert message in out.stderr
+
+
+def test_bench_tools_only_json_has_the_contract_keys():
+    out = tinyagent("bench", "--dataset", str(DATA / "natural_mac.jsonl"), "--tools-only",
+                    "--json", "--limit", "6")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    for key in ("cases", "dag_success", "strict_success", "tool_recall", "avg_tools",
+                "prompt_tokens_mean", "latency_p50_s", "latency_p95_s"):
+        assert key in result
+    assert result["cases"] == 6 and result["dag_success"] is None
+    assert result["tool_recall"] > 0.8 and result["avg_tools"] < 8
 
 
 def test_bad_plan_text_executes_nothing():

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from tinyagent_ros.catalog import load_catalog
-from tinyagent_ros.planner import Planner, PlannerError, PlannerSettings, default_model_path
+from tinyagent_ros.planner import (
+    Planner,
+    PlannerError,
+    PlannerSettings,
+    build_planner,
+    default_model_path,
+    shipped_adapter,
+)
 
 pytest.importorskip("llama_cpp")
 pytestmark = pytest.mark.llm
@@ -82,3 +89,38 @@ def test_plan_command_json(planner, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["valid"] and out["plan"].endswith("join()<END_OF_PLAN>")
     assert Path(default_model_path()).exists()
+
+
+def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(planner):
+    built = build_planner(ROBOT, examples=2)
+    assert built.settings.lora_path == shipped_adapter("robot")
+    outcome = built.plan("please drive to the kitchen")
+    assert "navigate_to" in outcome.prompt.skills and len(outcome.prompt.skills) <= 6
+    assert len(outcome.prompt.examples) == 2
+    assert outcome.error is None and outcome.plan.names[0] == "navigate_to", outcome.text
+    own = build_planner(ROBOT, PlannerSettings(model_path=default_model_path()), tools="all")
+    assert own.settings.lora_path is None and own.selector is None  # an adapter fits one base
+
+
+def test_shipped_adapter_is_checked_by_sha256(tmp_path, monkeypatch):
+    adapters = tmp_path / "models" / "adapters"
+    adapters.mkdir(parents=True)
+    (adapters / "robot.gguf").write_bytes(b"GGUF tampered")
+    (adapters / "adapters.json").write_text(json.dumps({"robot": {"file": "robot.gguf",
+                                                                  "sha256": "0" * 64}}))
+    monkeypatch.setenv("TINYAGENT_SHARE", str(tmp_path))
+    with pytest.raises(PlannerError, match="corrupt"):
+        shipped_adapter("robot")
+    assert shipped_adapter("mac") is None
+    with pytest.raises(PlannerError, match="unknown tool selection"):
+        build_planner(ROBOT, tools="magic", adapter=None)
+
+
+def test_bench_command_plans_and_reports_the_contract_keys(planner, capsys):
+    from tinyagent_ros.cli import main
+
+    data = Path(__file__).parent / "data" / "natural_robot.jsonl"
+    main(["bench", "--dataset", str(data), "--limit", "2", "--json"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["cases"] == 2 and 0 <= out["dag_success"] <= 1 and out["tool_recall"] > 0
+    assert out["avg_tools"] < len(ROBOT.names) and out["latency_p50_s"] > 0

@@ -19,9 +19,11 @@ import click
 from tinyagent_ros.catalog import CatalogError, load_catalog
 from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
 from tinyagent_ros.plan import PlanError, parse_plan, render_value
+from tinyagent_ros.planner import DEFAULT_EXAMPLES, PlannerError
 
 #: Errors caused by the user's input: reported in one line, exit code 2.
-USER_ERRORS: tuple[type[Exception], ...] = (PlanError, CatalogError, DatasetError, click.UsageError)
+USER_ERRORS: tuple[type[Exception], ...] = (PlanError, CatalogError, DatasetError, PlannerError,
+                                            click.UsageError)
 
 
 def _emit_json(obj: Any) -> None:
@@ -97,24 +99,42 @@ def _format_event(event: Any) -> str | None:
 
 
 def planner_options(command):
-    """Options that choose and configure the planner model."""
+    """Options that choose and configure the planner model (passed on as ``planner``)."""
     for option in reversed([
         click.option("--model", "model", type=click.Path(dir_okay=False, exists=True),
                      help="Any GGUF planner model instead of the shipped one."),
+        click.option("--adapter", type=click.Path(dir_okay=False, exists=True), default=None,
+                     help="A LoRA adapter GGUF (default: the shipped one for the catalog, "
+                          "with the shipped model)."),
+        click.option("--no-adapter", is_flag=True, help="Run the model without any adapter."),
+        click.option("--tools", type=click.Choice(["classifier", "all"]), default="classifier",
+                     show_default=True,
+                     help="Skills offered to the model: the ToolRAG classifier's pick, or all."),
+        click.option("--examples", type=click.IntRange(0, 8), default=DEFAULT_EXAMPLES,
+                     show_default=True,
+                     help="Retrieved in-context examples per prompt."),
         click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar."),
-        click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="The date the planner is told is today (mac catalog)."),
     ]):
         command = option(command)
     return command
 
 
-def _make_planner(catalog: Any, model: str | None, no_grammar: bool) -> Any:
-    from tinyagent_ros.planner import Planner, PlannerSettings
+def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapter: bool,
+                  tools: str, examples: int, no_grammar: bool) -> Any:
+    from tinyagent_ros.planner import PlannerSettings, build_planner
 
+    if adapter and no_adapter:
+        raise click.UsageError("--adapter and --no-adapter exclude each other")
     settings = PlannerSettings(model_path=Path(model) if model else None,
                                use_grammar=not no_grammar)
-    return Planner(catalog, settings)
+    return build_planner(catalog, settings, tools=tools, examples=examples,
+                         adapter=None if no_adapter else adapter or "default")
+
+
+def today_option(command):
+    """``--today``: the date the planner is told is today."""
+    return click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                        help="The date the planner is told is today (mac catalog).")(command)
 
 
 @cli.command()
@@ -122,9 +142,9 @@ def _make_planner(catalog: Any, model: str | None, no_grammar: bool) -> Any:
 @click.option("--catalog", "catalog_name", default="robot", show_default=True,
               help="Catalog name (robot, mac) or a catalog YAML path.")
 @planner_options
+@today_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def plan(query: str, catalog_name: str, model: str | None, no_grammar: bool, today: Any,
-         as_json: bool) -> None:
+def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: Any) -> None:
     """Write the plan for a command without executing it.
 
     \b
@@ -133,8 +153,8 @@ def plan(query: str, catalog_name: str, model: str | None, no_grammar: bool, tod
       tinyagent plan "email Dave the Q3 report" --catalog mac --json
     """
     catalog = load_catalog(catalog_name)
-    planner = _make_planner(catalog, model, no_grammar)
-    outcome = planner.plan(_check_query(query), today=today.date() if today else None)
+    outcome = _make_planner(catalog, **planner).plan(_check_query(query),
+                                                     today=today.date() if today else None)
     if as_json:
         _emit_json({"query": query, "plan": outcome.text, "valid": outcome.error is None,
                     "error": outcome.error, "skills": list(outcome.prompt.skills),
@@ -176,10 +196,11 @@ def _check_query(query: str) -> str:
 @click.option("--replans", default=1, show_default=True, type=click.IntRange(0, 5),
               help="Times to replan after a failed task.")
 @planner_options
+@today_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then the result.")
 def run(query: str | None, plan_file: str | None, catalog_name: str, backend_name: str | None,
         world: str, time_scale: float, dag_png: str | None, timeline_png: str | None,
-        replans: int, model: str | None, no_grammar: bool, today: Any, as_json: bool) -> None:
+        replans: int, today: Any, as_json: bool, **planner: Any) -> None:
     """Plan a command (or take a plan file) and execute it, streaming each task.
 
     \b
@@ -218,7 +239,7 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
     else:
         from tinyagent_ros.agent import Agent
 
-        agent = Agent(_make_planner(catalog, model, no_grammar), backend, max_replans=replans,
+        agent = Agent(_make_planner(catalog, **planner), backend, max_replans=replans,
                       on_event=on_event,
                       on_plan_text=None if as_json else lambda t: click.echo(f"plan:\n{t}\n"))
         outcome = asyncio.run(agent.run(query, today=today.date() if today else None))
@@ -258,12 +279,51 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--dataset", required=True, type=click.Path(dir_okay=False),
+              help="JSONL file of cases (contract section 5).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N cases.")
+@click.option("--tools-only", is_flag=True, help="Tool selection only, no model.")
+@click.option("--topk", type=click.IntRange(1, 16), default=None,
+              help="Select skills by embedding similarity (top K) instead of --tools.")
+@planner_options
+@click.option("--out", "cases_out", type=click.Path(dir_okay=False), default=None,
+              help="Write one JSON line per planned case (plan, gold, verdict) here.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON object of metrics.")
+def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
+          cases_out: str | None, as_json: bool, **planner: Any) -> None:
+    """Tool selection and planning on every case: success, recall, prompt size, latency.
+
+    \b
+    Examples:
+      tinyagent bench --dataset test/data/natural_robot.jsonl
+      tinyagent bench --dataset test/data/natural_mac.jsonl --tools-only --json
+      tinyagent bench --dataset robot_test.jsonl --limit 100 --topk 5 --no-adapter
+    """
+    from tinyagent_ros.bench import BenchError, bench_main
+
+    def factory(catalog_name: str, selector: Any, retriever: Any) -> Any:
+        # the bench's selector picks the skills; the planner keeps its own retriever
+        return _make_planner(load_catalog(catalog_name), **{**planner, "tools": "all"})
+
+    try:
+        bench_main(dataset, tools_only=tools_only, limit=limit, as_json=as_json,
+                   selector="topk" if topk else planner["tools"], k=topk or 5,
+                   examples=planner["examples"], planner_factory=factory, cases_out=cases_out)
+    except BenchError as err:
+        raise click.UsageError(str(err)) from None
+
+
 def _register_groups() -> None:
+    from tinyagent_ros.asr import transcribe_cli
     from tinyagent_ros.datagen.cli import data
     from tinyagent_ros.models import models_cli
+    from tinyagent_ros.toolrag import toolrag_cli
     from tinyagent_ros.training.cli import train_cli
 
     cli.add_command(models_cli, "models")
+    cli.add_command(toolrag_cli, "toolrag")
+    cli.add_command(transcribe_cli, "transcribe")
     cli.add_command(data, "data")
     cli.add_command(train_cli, "train")
 

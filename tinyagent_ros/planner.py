@@ -11,7 +11,7 @@ import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -72,6 +72,37 @@ class PlanOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+_LOG_CALLBACK: Any = None
+
+
+def quiet_llama_logs() -> None:
+    """Keep llama.cpp's errors on stderr, drop its info and warnings.
+
+    llama-cpp-python's own filter maps an older ggml level enum, so with
+    ``verbose=False`` it still prints warnings about normal conditions (a LoRA
+    tensor without a repacked buffer, the context of a vocab-only load).
+    """
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+    import sys
+
+    import llama_cpp
+
+    error, cont = 4, 5  # ggml_log_level: NONE, DEBUG, INFO, WARN, ERROR, CONT
+    last = [0]
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        last[0] = last[0] if level == cont else level
+        if last[0] == error:
+            sys.stderr.write(text.decode("utf-8", errors="replace"))
+
+    _LOG_CALLBACK = callback  # the C side keeps only a pointer
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
 def default_model_path() -> Path:
     """The shipped planner GGUF, or the one named by ``TINYAGENT_PLANNER_MODEL``."""
     env = os.environ.get("TINYAGENT_PLANNER_MODEL")
@@ -83,6 +114,83 @@ def default_model_path() -> Path:
         return model_path("planner-0.5b")
     except ModelMissing as err:
         raise PlannerError(str(err)) from None
+
+
+#: Retrieved in-context examples per prompt by default: the largest single gain measured
+#: (docs/planner.md).
+DEFAULT_EXAMPLES = 3
+
+#: LoRA adapters trained here for the default base model, one per catalog, listed with
+#: their sha256 in ``models/adapters/adapters.json`` (docs/training.md says how they were made).
+ADAPTERS_DIR = ("models", "adapters")
+
+
+def shipped_adapter(catalog_name: str) -> Path | None:
+    """The shipped adapter for a catalog, sha256-checked; None when there is none."""
+    import hashlib
+    import json
+
+    from tinyagent_ros.paths import share_path
+
+    index = share_path(*ADAPTERS_DIR, "adapters.json")
+    if not index.is_file():
+        return None
+    try:
+        entry = json.loads(index.read_text(encoding="utf-8")).get(catalog_name)
+    except (OSError, ValueError) as err:
+        raise PlannerError(f"{index}: unreadable ({err})") from None
+    if entry is None:
+        return None
+    path = index.parent / entry["file"]
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:
+        raise PlannerError(f"shipped adapter {path}: {err.strerror}") from None
+    if digest != entry["sha256"]:
+        raise PlannerError(f"shipped adapter {path} is corrupt: sha256 {digest[:12]}... "
+                           f"differs from {entry['sha256'][:12]}... in {index}")
+    return path
+
+
+def build_planner(
+    catalog: Catalog,
+    settings: PlannerSettings | None = None,
+    *,
+    tools: str = "classifier",
+    examples: int = DEFAULT_EXAMPLES,
+    adapter: str | Path | None = "default",
+) -> Planner:
+    """The planner a user gets: ToolRAG picks the skills, the shipped adapter tunes the model.
+
+    ``tools``: ``classifier`` (the shipped ToolRAG model of the catalog; every skill
+    for a catalog without one) or ``all``. ``examples``: retrieved in-context examples
+    per prompt. ``adapter``: ``"default"`` (the shipped adapter of the catalog when
+    the model is the default one), None (no adapter) or a GGUF path.
+    """
+    from dataclasses import replace
+
+    settings = settings or PlannerSettings()
+    if adapter == "default":
+        default_model = settings.model_path is None and "TINYAGENT_PLANNER_MODEL" not in os.environ
+        adapter = shipped_adapter(catalog.name) if default_model else None
+    settings = replace(settings, lora_path=Path(adapter) if adapter else None)
+    selector = retriever = None
+    if tools not in ("classifier", "all"):
+        raise PlannerError(f"unknown tool selection {tools!r}; use classifier or all")
+    shipped = catalog.name in ("robot", "mac")
+    if shipped and (tools == "classifier" or examples > 0):
+        from tinyagent_ros.retrieval import ExampleRetriever as Store
+        from tinyagent_ros.retrieval import RetrievalError
+        from tinyagent_ros.toolrag import ToolClassifier, ToolRAGError
+
+        try:
+            if tools == "classifier":
+                selector = ToolClassifier.load(catalog.name)
+            if examples > 0:
+                retriever = Store.load(catalog.name, k=examples)
+        except (ToolRAGError, RetrievalError) as err:
+            raise PlannerError(str(err)) from None
+    return Planner(catalog, settings, selector=selector, retriever=retriever)
 
 
 class Planner:
@@ -102,6 +210,7 @@ class Planner:
         self._lock = threading.Lock()
         self._grammars: dict[tuple[str, ...], Any] = {}
         self._llm = self._load()
+        self._chat = chat_formatter(self._llm)
 
     def _load(self) -> Any:
         path = self.settings.model_path or default_model_path()
@@ -113,6 +222,7 @@ class Planner:
             from llama_cpp import Llama
         except ImportError as err:
             raise PlannerError(f"llama-cpp-python is not installed ({err})") from None
+        quiet_llama_logs()
         try:
             return Llama(
                 model_path=str(path),
@@ -150,7 +260,12 @@ class Planner:
         messages = prompt.messages()
         if previous:
             messages[-1] = {"role": "user", "content": f"{prompt.user}\n{previous}"}
-        return format_chat(self._llm, messages)
+        return self._chat(messages)
+
+    def reset_cache(self) -> None:
+        """Forget the evaluated prompt, so the next one is evaluated in full (benchmarks)."""
+        with self._lock:
+            self._llm.reset()
 
     def count_tokens(self, text: str) -> int:
         """Tokens of ``text`` under the planner model's tokenizer."""
@@ -234,20 +349,32 @@ class Planner:
         )
 
 
-def format_chat(llm: Any, messages: list[dict[str, str]]) -> str:
-    """Apply the GGUF's own chat template (ChatML when the file has none) with the reply open."""
+def chat_formatter(llm: Any) -> Callable[[list[dict[str, str]]], str]:
+    """The GGUF's own chat template, compiled once, rendering messages with the reply open.
+
+    Falls back to ChatML when the file has no template.
+    """
     template = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template")
-    if template:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    if not template:
+        def chatml(messages: list[dict[str, str]]) -> str:
+            body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
+                           for m in messages)
+            return body + "<|im_start|>assistant\n"
 
-        def piece(token: int) -> str:
-            if token < 0:
-                return ""
-            return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+        return chatml
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        formatter = Jinja2ChatFormatter(
-            template=template, eos_token=piece(llm.token_eos()), bos_token=piece(llm.token_bos())
-        )
-        return formatter(messages=messages).prompt
-    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return body + "<|im_start|>assistant\n"
+    def piece(token: int) -> str:
+        if token < 0:
+            return ""
+        return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    formatter = Jinja2ChatFormatter(
+        template=template, eos_token=piece(llm.token_eos()), bos_token=piece(llm.token_bos())
+    )
+    return lambda messages: formatter(messages=messages).prompt
+
+
+def format_chat(llm: Any, messages: list[dict[str, str]]) -> str:
+    """Render messages with the model's chat template (hold a :func:`chat_formatter` for many)."""
+    return chat_formatter(llm)(messages)

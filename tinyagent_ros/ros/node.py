@@ -1,10 +1,12 @@
 """The ``tinyagent`` lifecycle node: commands in, plans and skill calls out (contract section 7).
 
-- configure: load the catalog, the planner (model) and the backend; fail with
-  one logged reason if any is missing or corrupt.
+- configure: load the catalog, the planner (ToolRAG classifier, model,
+  adapter), the speech models and the backend; fail with one logged reason if
+  any is missing or corrupt.
 - activate: subscribe ``~/command`` (String), ``~/estop`` (Empty), ``~/audio``
-  (AudioChunk); publish ``~/plan``, ``~/events``, ``~/transcript`` (String);
-  serve the ``~/execute`` action (ExecuteCommand).
+  (AudioChunk: VAD, whisper, then a command); publish ``~/plan``, ``~/events``,
+  ``~/transcript`` (String); serve the ``~/execute`` action (ExecuteCommand)
+  and ``~/mute`` (SetBool).
 - deactivate: cancel every command, withdraw the topics and the action.
 
 Text commands and action goals go through the same :class:`CommandRunner`
@@ -26,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import rclpy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
@@ -37,15 +40,19 @@ from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 from std_msgs.msg import Empty, String
+from std_srvs.srv import SetBool
 
 from tinyagent_ros.agent import Agent
 from tinyagent_ros.backends.base import Backend, Feedback, SkillFailed
 from tinyagent_ros.catalog import Catalog, CatalogError, Skill, load_catalog
+from tinyagent_ros.planner import DEFAULT_EXAMPLES
 from tinyagent_ros.ros.process import shut_down, spin_until_signal
 from tinyagent_ros.ros.runner import Command, CommandRunner, QueuePolicy
 
 #: How long a cancelled goal may wait for rclpy to mark it as cancelling.
 _CANCEL_STATE_WAIT_S = 1.0
+#: Executor events that end a task that had started.
+_TASK_ENDS = frozenset({"task_succeeded", "task_failed", "task_timed_out", "task_cancelled"})
 
 
 class AgentSettings(BaseModel):
@@ -66,7 +73,12 @@ class AgentSettings(BaseModel):
     bindings_file: str = Field("robot_sim", description="Skill bindings (backend ros): "
                                                         "shipped name or YAML path.")
     model_path: str = Field("", description="Planner GGUF; empty: the shipped planner.")
-    lora_path: str = Field("", description="LoRA adapter GGUF for the planner; empty: none.")
+    lora_path: str = Field("", description="LoRA adapter GGUF for the planner; empty: the "
+                                           "shipped one (with the shipped model); none: none.")
+    tool_selection: Literal["classifier", "all"] = Field(
+        "classifier", description="Skills offered to the model: ToolRAG's pick or all.")
+    examples: int = Field(DEFAULT_EXAMPLES, ge=0, le=8,
+                          description="Retrieved in-context examples per prompt.")
     use_grammar: bool = Field(True, description="Constrain decoding with the plan grammar.")
     n_threads: int = Field(0, ge=0, description="Planner CPU threads; 0: all cores.")
     warm_up: bool = Field(True, description="Evaluate the fixed prompt part at configure so "
@@ -83,6 +95,19 @@ class AgentSettings(BaseModel):
                                       "a yes from ~/confirm, besides those declared confirm.")
     confirm_timeout_s: float = Field(30.0, gt=0, description="Seconds to wait for a yes.")
     max_command_chars: int = Field(1000, ge=1, description="Longer commands are refused.")
+    listen: bool = Field(True, description="Transcribe ~/audio into commands; false ignores "
+                                           "audio and loads no speech models.")
+    whisper_model: str = Field("", description="whisper.cpp ggml file; empty: the installed "
+                                               "whisper-tiny.en.")
+    asr_threads: int = Field(1, ge=1, description="CPU threads for whisper.")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech "
+                                                              "probability that opens speech.")
+    min_utterance_s: float = Field(0.3, ge=0, description="Shorter speech is dropped.")
+    max_utterance_s: float = Field(15.0, gt=0, description="Longer speech is cut here.")
+    trailing_silence_s: float = Field(0.6, gt=0, description="Silence that ends an "
+                                                             "utterance.")
+    mute_while_speaking: bool = Field(True, description="Ignore audio while a say task "
+                                                        "runs (the robot hears itself).")
 
 
 class ConfigureError(Exception):
@@ -113,9 +138,12 @@ class AgentNode(LifecycleNode):
         self._bindings: Any = None
         self._pubs: dict[str, Any] = {}
         self._subs: list[Any] = []
+        self._mute_services: list[Any] = []
         self._action: ActionServer | None = None
         self._goals: dict[bytes, Command] = {}
         self._goal_cancels: set[bytes] = set()
+        self._listener: Any = None
+        self._speaking = 0
 
     # ------------------------------------------------------------ lifecycle
 
@@ -162,6 +190,7 @@ class AgentNode(LifecycleNode):
         self.catalog = full.subset(settings.allowed_skills) if settings.allowed_skills else full
         self._planner = self._load_planner(settings, self.catalog)
         self._backend = self._load_backend(settings, self.catalog)
+        self._listener = self._load_listener(settings) if settings.listen else None
         self.runner = CommandRunner(
             self._make_agent, policy=settings.queue_policy, queue_size=settings.queue_size,
             max_chars=settings.max_command_chars, on_event=self._publish_event,
@@ -187,27 +216,47 @@ class AgentNode(LifecycleNode):
                                      f"{settings.plan_text_file}: {err.strerror}") from None
             except ValueError as err:
                 raise ConfigureError(str(err)) from None
-        from tinyagent_ros.planner import Planner, PlannerError, PlannerSettings
+        from tinyagent_ros.planner import PlannerError, PlannerSettings, build_planner
 
         plan_settings = PlannerSettings(
             model_path=Path(settings.model_path) if settings.model_path else None,
-            lora_path=Path(settings.lora_path) if settings.lora_path else None,
             n_threads=settings.n_threads or None,
             use_grammar=settings.use_grammar,
         )
+        adapter = {"": "default", "none": None}.get(settings.lora_path, settings.lora_path)
         try:
-            planner = Planner(catalog, plan_settings)
+            planner = build_planner(catalog, plan_settings, tools=settings.tool_selection,
+                                    examples=settings.examples, adapter=adapter)
         except PlannerError as err:
             raise ConfigureError(str(err)) from None
         if settings.warm_up:
-            # llama.cpp reuses the longest evaluated prefix: every later prompt shares this
-            # one's system part (same skills), so only the command itself is evaluated then.
+            # llama.cpp reuses the longest evaluated prefix: every later prompt shares the
+            # instructions and rules before the skill list, so those are evaluated only once.
             start = time.perf_counter()
             stream = planner.stream(planner.prompt_for("Hello"))
             next(stream, None)
             stream.close()
             self.get_logger().info(f"planner warmed up in {time.perf_counter() - start:.1f} s")
         return planner
+
+    def _load_listener(self, settings: AgentSettings) -> Any:
+        from tinyagent_ros.listener import Listener, ListenerError, ListenerSettings
+        from tinyagent_ros.vad import SegmenterConfig
+
+        try:
+            segmenter = SegmenterConfig(threshold=settings.vad_threshold,
+                                        min_utterance_s=settings.min_utterance_s,
+                                        max_utterance_s=settings.max_utterance_s,
+                                        trailing_silence_s=settings.trailing_silence_s)
+            listener = Listener(
+                ListenerSettings(Path(settings.whisper_model) if settings.whisper_model else None,
+                                 settings.asr_threads, segmenter),
+                on_text=self._on_speech_text, on_event=self._on_speech_event)
+        except (ListenerError, ValueError) as err:
+            raise ConfigureError(f"speech: {err} (or set listen: false)") from None
+        self.get_logger().info(f"listening on {self.resolve_topic_name('~/audio')} with "
+                               f"{listener.transcriber.model_path.name}")
+        return listener
 
     def _load_backend(self, settings: AgentSettings, catalog: Catalog) -> Backend:
         from tinyagent_ros.backends import get_backend
@@ -261,6 +310,8 @@ class AgentNode(LifecycleNode):
             self.create_subscription(AudioChunk, "~/audio", self._on_audio, 10,
                                      callback_group=self.group),
         ]
+        self._mute_services = [self.create_service(SetBool, "~/mute", self._on_mute,
+                                              callback_group=self.group)]
         self._action = ActionServer(
             self, ExecuteCommand, "~/execute", execute_callback=self._execute_goal,
             goal_callback=lambda goal: GoalResponse.ACCEPT, cancel_callback=self._cancel_goal,
@@ -302,6 +353,9 @@ class AgentNode(LifecycleNode):
             self._action = None
         for sub in self._subs:
             self.destroy_subscription(sub)
+        for srv in self._mute_services:
+            self.destroy_service(srv)
+        self._mute_services = []
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._subs, self._pubs = [], {}
@@ -315,6 +369,9 @@ class AgentNode(LifecycleNode):
         if self._bindings is not None:
             self._bindings.destroy()
             self._bindings = None
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         self._backend = None
         self._planner = None
 
@@ -326,6 +383,8 @@ class AgentNode(LifecycleNode):
             pub.publish(String(data=text))
 
     def _publish_event(self, event: dict[str, Any]) -> None:
+        if self.settings is not None and self.settings.mute_while_speaking:
+            self._follow_speaking(event)
         self._publish("events", json.dumps(event, ensure_ascii=False, default=str))
 
     def _publish_plan(self, command: Command, text: str) -> None:
@@ -343,8 +402,50 @@ class AgentNode(LifecycleNode):
                              "message": "emergency stop", "value": None, "command": None})
 
     def _on_audio(self, msg: Any) -> None:
-        self.get_logger().warning("audio received, but no speech recognizer is configured "
-                                  "yet; send text to ~/command", throttle_duration_sec=10.0)
+        if self._listener is None:
+            self.get_logger().warning("audio received, but listen is false; send text to "
+                                      "~/command", throttle_duration_sec=10.0)
+            return
+        self._listener.feed(np.asarray(msg.samples, dtype=np.int16), int(msg.sample_rate),
+                            int(msg.channels))
+
+    def _on_mute(self, request: Any, response: Any) -> Any:
+        if self._listener is None:
+            response.success, response.message = False, "listen is false"
+            return response
+        self._listener.mute(bool(request.data))
+        response.success = True
+        response.message = "muted" if request.data else "listening"
+        return response
+
+    def _on_speech_text(self, text: str, transcript: Any) -> None:
+        self._publish("transcript", text)
+        if self.runner is not None:
+            self.runner.submit(text, "speech")
+
+    def _on_speech_event(self, kind: str, message: str) -> None:
+        if kind in ("speech_error", "speech_dropped", "speech_bad_chunk"):
+            self.get_logger().warning(f"{kind}: {message}")
+        self._publish_event({"t": 0.0, "kind": kind, "task": None, "skill": None,
+                             "message": message, "value": None, "command": None})
+
+    def _follow_speaking(self, event: dict[str, Any]) -> None:
+        """Mute the microphone while the robot's own say tasks run."""
+        kind = event.get("kind", "")
+        if self._listener is None or (event.get("skill") != "say" and kind != "run_finished"):
+            return
+        if kind == "run_finished":  # whatever happened to its tasks, listen again
+            if self._speaking:
+                self._speaking = 0
+                self._listener.mute(False)
+        elif kind == "task_started":
+            self._speaking += 1
+            if self._speaking == 1:
+                self._listener.mute(True)
+        elif kind in _TASK_ENDS and self._speaking > 0:
+            self._speaking -= 1
+            if self._speaking == 0:
+                self._listener.mute(False)
 
     # ------------------------------------------------------------ the action
 

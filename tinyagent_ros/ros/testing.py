@@ -107,18 +107,24 @@ class Probe:
         from rclpy.action import ActionClient
         from rclpy.executors import MultiThreadedExecutor
         from std_msgs.msg import Empty, String
-        from std_srvs.srv import Trigger
+        from std_srvs.srv import SetBool, Trigger
 
         from tinyagent_interfaces.action import ExecuteCommand
+        from tinyagent_interfaces.msg import AudioChunk
 
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("probe", context=self.context)
         self.events: list[dict[str, Any]] = []
         self.plans: list[str] = []
+        self.transcripts: list[str] = []
         self._cond = threading.Condition()
         self.node.create_subscription(String, f"{agent}/events", self._on_event, 100)
         self.node.create_subscription(String, f"{agent}/plan", self._on_plan, 10)
+        self.node.create_subscription(String, f"{agent}/transcript", self._on_transcript, 10)
+        self.audio_pub = self.node.create_publisher(AudioChunk, f"{agent}/audio", 100)
+        self.mute_client = self.node.create_client(SetBool, f"{agent}/mute")
+        self._AudioChunk, self._SetBool = AudioChunk, SetBool
         self.command_pub = self.node.create_publisher(String, f"{agent}/command", 10)
         self.estop_pub = self.node.create_publisher(Empty, f"{agent}/estop", 10)
         self.execute = ActionClient(self.node, ExecuteCommand, f"{agent}/execute")
@@ -148,6 +154,11 @@ class Probe:
     def _on_event(self, msg: Any) -> None:
         with self._cond:
             self.events.append(json.loads(msg.data))
+            self._cond.notify_all()
+
+    def _on_transcript(self, msg: Any) -> None:
+        with self._cond:
+            self.transcripts.append(msg.data)
             self._cond.notify_all()
 
     def _on_plan(self, msg: Any) -> None:
@@ -242,9 +253,39 @@ class Probe:
         """The simulator's world and goal log."""
         return json.loads(self._trigger(self.state_client).message)
 
+    def speak(self, samples: Any, sample_rate: int, channels: int = 1, chunk_s: float = 0.1,
+              pace: float = 0.01) -> None:
+        """Publish int16 PCM on ``~/audio`` in chunks, as a microphone driver would.
+
+        ``pace`` is the pause between chunks (a real microphone: ``chunk_s``).
+        """
+        import numpy as np
+
+        data = np.asarray(samples, dtype=np.int16).reshape(-1)
+        step = max(1, int(sample_rate * chunk_s)) * channels
+        for start in range(0, data.size, step):
+            self.chunk(data[start:start + step], sample_rate, channels)
+            time.sleep(pace)
+
+    def chunk(self, samples: Any, sample_rate: int, channels: int = 1) -> None:
+        """Publish one AudioChunk (any content, for robustness tests too)."""
+        msg = self._AudioChunk(sample_rate=sample_rate, channels=channels)
+        msg.samples = [int(v) for v in samples]
+        self.audio_pub.publish(msg)
+
+    def mute(self, muted: bool) -> Any:
+        """Call ``~/mute`` and return the response."""
+        assert self.mute_client.wait_for_service(5.0), "no ~/mute service"
+        future = self.mute_client.call_async(self._SetBool.Request(data=muted))
+        return _wait(future, 5.0)
+
     def reset(self) -> None:
-        """A fresh simulated world and goal log."""
+        """A fresh simulated world and goal log, and no events, plans or transcripts seen."""
         assert self._trigger(self.reset_client).success
+        with self._cond:
+            self.events.clear()
+            self.plans.clear()
+            self.transcripts.clear()
 
     def send_goal(self, text: str, feedback: list[Any] | None = None) -> Any:
         """Send an ExecuteCommand goal and return its accepted handle."""
