@@ -82,6 +82,8 @@ def test_check_rejects_corrupted_variants_with_reasons(tmp_path):
         (["run", "--plan-text", "-", "--catalog", "nope"], "no catalog named 'nope'"),
         (["nonsense"], "No such command"),
         (["bench", "--dataset", "/no/such.jsonl", "--tools-only"], "cannot read"),
+        (["run", "--plan-text", "-", "--catalog", "mac", "--backend", "macos"], "needs macOS"),
+        (["run", "--plan-text", "-", "--backend", "macos"], "runs the mac catalog"),
         (["plan", "hi", "--adapter", "/no/such.gguf"], "does not exist"),
     ],
 )

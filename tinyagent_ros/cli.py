@@ -166,6 +166,30 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
         raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
 
 
+def _make_backend(name: str, catalog: Any, world: str, time_scale: float) -> Any:
+    from tinyagent_ros.backends import get_backend
+
+    if name == "sim":
+        if catalog.name != "robot":
+            raise click.UsageError("the sim backend runs the robot catalog; use --backend dry-run")
+        return get_backend("sim", world=world, time_scale=time_scale)
+    if name == "macos":
+        if catalog.name != "mac":
+            raise click.UsageError("the macos backend runs the mac catalog; add --catalog mac")
+        try:
+            return get_backend("macos")
+        except ValueError as err:
+            raise click.UsageError(str(err)) from None
+    return get_backend("dry-run", catalog_name=catalog.name)
+
+
+def _default_backend(catalog_name: str) -> str:
+    """The simulated robot for robot skills; the Mac's own apps for mac skills on a Mac."""
+    if catalog_name == "robot":
+        return "sim"
+    return "macos" if catalog_name == "mac" and sys.platform == "darwin" else "dry-run"
+
+
 #: Longer commands are refused: nobody speaks a page to a robot, and the prompt must fit.
 MAX_QUERY_CHARS = 1000
 
@@ -186,8 +210,9 @@ def _check_query(query: str) -> str:
               help="Execute this plan file ('-' for stdin) instead of planning.")
 @click.option("--catalog", "catalog_name", default="robot", show_default=True,
               help="Catalog name (robot, mac) or a catalog YAML path.")
-@click.option("--backend", "backend_name", type=click.Choice(["sim", "dry-run"]), default=None,
-              help="Where skills run: the simulated robot (default for robot) or a dry run.")
+@click.option("--backend", "backend_name", type=click.Choice(["sim", "dry-run", "macos"]),
+              default=None, help="Where skills run: the simulated robot (default for robot), "
+                                 "the Mac's apps (default for mac on macOS) or a dry run.")
 @click.option("--world", default="home", show_default=True, help="Simulated world name or YAML.")
 @click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated durations are multiplied by this (0.01 = 100x faster).")
@@ -209,22 +234,16 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
       tinyagent run --plan-text examples/plans/fetch_cup.txt --backend sim
       tinyagent run --plan-text plan.txt --time-scale 0.1 --timeline-png timeline.png
     """
-    from tinyagent_ros.backends import get_backend
     from tinyagent_ros.executor import Executor, format_timeline
 
     if (plan_file is None) == (query is None):
         raise click.UsageError("give a QUERY or --plan-text FILE (one of them)")
     catalog = load_catalog(catalog_name)
+    backend = _make_backend(backend_name or _default_backend(catalog.name), catalog, world,
+                            time_scale)
     plan = parse_plan(_read_text(plan_file), catalog) if plan_file else None
     if query is not None:
         query = _check_query(query)
-    backend_name = backend_name or ("sim" if catalog.name == "robot" else "dry-run")
-    if backend_name == "sim":
-        if catalog.name != "robot":
-            raise click.UsageError("the sim backend runs the robot catalog; use --backend dry-run")
-        backend = get_backend("sim", world=world, time_scale=time_scale)
-    else:
-        backend = get_backend("dry-run", catalog_name=catalog.name)
 
     def on_event(event: Any) -> None:
         if as_json:

@@ -12,6 +12,7 @@ __all__ = ["Backend", "Feedback", "SkillFailed", "backend_names", "get_backend"]
 # name -> (module, class); imported on demand so choosing one does not load the others.
 _BACKENDS: dict[str, tuple[str, str]] = {
     "dry-run": ("tinyagent_ros.backends.dry_run", "DryRunBackend"),
+    "macos": ("tinyagent_ros.backends.macos", "MacBackend"),
     "sim": ("tinyagent_ros.backends.sim", "SimBackend"),
 }
 

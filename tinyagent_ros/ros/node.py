@@ -63,8 +63,9 @@ class AgentSettings(BaseModel):
     autostart: bool = Field(True, description="Configure and activate at start-up; false "
                                               "waits for a lifecycle manager.")
     catalog: str = Field("robot", description="Skill catalog: shipped name or YAML path.")
-    backend: Literal["sim", "ros", "dry-run"] = Field(
-        "sim", description="Where skills run: in-process simulator, ROS bindings, or nowhere.")
+    backend: Literal["sim", "ros", "dry-run", "macos"] = Field(
+        "sim", description="Where skills run: in-process simulator, ROS bindings, the Mac's "
+                           "apps (mac catalog), or nowhere.")
     dry_run: bool = Field(False, description="Plan and report but run nothing "
                                              "(overrides backend).")
     world: str = Field("home", description="Simulated world (backend sim).")
@@ -273,6 +274,14 @@ class AgentNode(LifecycleNode):
                                       time_scale=settings.time_scale)
             except (ValueError, OSError) as err:
                 raise ConfigureError(f"world {settings.world!r}: {err}") from None
+        elif name == "macos":
+            if catalog.name != "mac":
+                raise ConfigureError(f"the macos backend runs the mac catalog, not "
+                                     f"{catalog.name!r}; set catalog: mac")
+            try:
+                backend = get_backend("macos")
+            except ValueError as err:
+                raise ConfigureError(str(err)) from None
         else:
             from tinyagent_ros.ros.bindings import BindingError, BindingsBackend, load_bindings
 
