@@ -17,12 +17,10 @@ from tinyagent_ros.paths import share_path
 
 @dataclass(frozen=True)
 class Example:
-    """An in-context example: a command, its plan text, and the date it was planned on."""
+    """An in-context example: a command and its plan text."""
 
     query: str
     plan: str
-    #: Shown with the example, so the model sees its dates as relative to that day.
-    today: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -51,25 +49,11 @@ def describe_skill(number: int, skill: Skill) -> str:
 
 
 def format_examples(examples: tuple[Example, ...] | list[Example]) -> str:
-    """TinyAgent's example block: (the example's date,) Question, plan, ``###``."""
+    """TinyAgent's example block: Question, plan, ``###``."""
     if not examples:
         return ""
-    body = "".join(f"{_today_line(e.today)}Question: {e.query}\n{e.plan}\n###\n"
-                   for e in examples)
+    body = "".join(f"Question: {e.query}\n{e.plan}\n###\n" for e in examples)
     return f"\nHere are some examples:\n{body}"
-
-
-def _today_line(today: dt.date | None) -> str:
-    return f"Today is {today:%A}, {today.isoformat()}.\n" if today is not None else ""
-
-
-def date_context(today: dt.date) -> str:
-    """Today and the dates of the coming week: a 0.5B model cannot count days reliably,
-    but it copies a date it can see ("on Friday" -> the Friday listed here).
-    """
-    week = ", ".join(f"{d:%A} {d.isoformat()}"
-                     for d in (today + dt.timedelta(days=n) for n in range(1, 8)))
-    return f"{_today_line(today)}The next seven days: {week} (tomorrow is the first).\n"
 
 
 def build_prompt(
@@ -83,7 +67,9 @@ def build_prompt(
     selected = catalog if skills is None else catalog.subset(skills)
     listed = "\n".join(describe_skill(i, s) for i, s in enumerate(selected.skills, 1))
     rules = "".join(f"- {r}\n" for r in catalog.rules)
-    date_line = date_context(today) if today is not None else ""
+    date_line = ""
+    if today is not None:
+        date_line = f"Today is {today:%A}, {today.isoformat()}.\n"
     system = _template().format(
         description=catalog.description.strip(),
         rules=rules,

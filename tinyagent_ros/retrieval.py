@@ -12,7 +12,6 @@ planner is offered.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections import defaultdict
@@ -169,9 +168,7 @@ class ExampleRetriever:
             encoder = encoder or default_encoder()
         except EncoderError as err:
             raise RetrievalError(str(err)) from None
-        examples = [Example(r["query"], r["plan"],
-                            dt.date.fromisoformat(r["today"]) if r.get("today") else None)
-                    for r in rows]
+        examples = [Example(r["query"], r["plan"]) for r in rows]
         return cls(examples, matrix, masks, skills, encoder, k)
 
     def __len__(self) -> int:
