@@ -63,7 +63,8 @@ def test_bad_world_files_name_the_entry(tmp_path: Path):
 def test_backend_is_a_backend_and_registered():
     sim = get_backend("sim", time_scale=0.001)
     assert isinstance(sim, SimBackend) and isinstance(sim, Backend)
-    with pytest.raises(ValueError, match="unknown backend 'ros2'; choose one of: dry-run, sim"):
+    with pytest.raises(ValueError,
+                       match="unknown backend 'ros2'; choose one of: dry-run, macos, sim"):
         get_backend("ros2")
 
 

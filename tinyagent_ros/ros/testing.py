@@ -261,6 +261,9 @@ class Probe:
         """
         import numpy as np
 
+        deadline = time.monotonic() + 10.0
+        while self.audio_pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)  # chunks published before discovery are lost
         data = np.asarray(samples, dtype=np.int16).reshape(-1)
         step = max(1, int(sample_rate * chunk_s)) * channels
         for start in range(0, data.size, step):
