@@ -174,17 +174,21 @@ class ExampleRetriever:
     def __len__(self) -> int:
         return len(self.examples)
 
+    def _usable(self, skills: Sequence[str]) -> np.ndarray:
+        """Per stored example: True when all its skills lie in ``skills``."""
+        allowed = np.zeros(len(self.skills), bool)
+        for s in skills:
+            if s in self._index:
+                allowed[self._index[s]] = True
+        return ~(self.masks & ~allowed).any(axis=1)
+
     def ranked(self, query: str, skills: Sequence[str] | None = None) -> list[tuple[int, float]]:
         """All stored examples as (index, cosine), usable ones (skills within ``skills``) first."""
         sims = _similarities(self.matrix, self.encoder.embed_one(query))
         order = np.argsort(-sims, kind="stable")
         if skills is None:
             return [(int(i), float(sims[i])) for i in order]
-        allowed = np.zeros(len(self.skills), bool)
-        for s in skills:
-            if s in self._index:
-                allowed[self._index[s]] = True
-        usable = ~(self.masks & ~allowed).any(axis=1)
+        usable = self._usable(skills)
         first = [int(i) for i in order if usable[i]]
         rest = [int(i) for i in order if not usable[i]]
         return [(i, float(sims[i])) for i in first + rest]
@@ -198,11 +202,7 @@ class ExampleRetriever:
         if k <= 0 or not self.examples:
             return []
         sims = _similarities(self.matrix, self.encoder.embed_one(query))
-        allowed = np.zeros(len(self.skills), bool)
-        for s in skills:
-            if s in self._index:
-                allowed[self._index[s]] = True
-        usable = ~(self.masks & ~allowed).any(axis=1)
+        usable = self._usable(skills)
         masked = np.where(usable, sims, -np.inf)
         chosen = _top(masked, k)
         chosen = [i for i in chosen if usable[i]]
