@@ -9,6 +9,7 @@ import time
 from tinyagent_ros.agent import Agent
 from tinyagent_ros.backends.sim import SimBackend
 from tinyagent_ros.catalog import load_catalog
+from tinyagent_ros.plan import parse_plan
 from tinyagent_ros.prompt import build_prompt
 
 ROBOT = load_catalog("robot")
@@ -97,3 +98,15 @@ def test_cancel_stops_planning_and_execution():
     assert time.monotonic() - t0 < 1.5
     assert not outcome.success and len(outcome.attempts) == 1
     assert outcome.result.results[1].outcome.value == "cancelled"
+
+
+def test_execute_runs_a_given_plan_without_planning_or_replanning():
+    planner = ScriptedPlanner()  # no plans: execute must not ask it for one
+    agent = Agent(planner, SimBackend(time_scale=0.001), max_replans=3)
+    ok = asyncio.run(agent.execute(parse_plan('1. get_battery_level()\n2. join()', ROBOT)))
+    assert ok.success and ok.skills == ["get_battery_level"]
+    assert ok.result.answer and 0 <= ok.result.answer[0] <= 100
+    failed = asyncio.run(agent.execute(parse_plan('1. navigate_to("moon base")\n2. join()',
+                                                  ROBOT)))
+    assert not failed.success and len(failed.attempts) == 1
+    assert planner.previous == []

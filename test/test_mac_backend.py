@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -597,6 +598,26 @@ def test_summarize_pdf_failures(fake, tmp_path):
         call(backend, "summarize_pdf", [str(make_pdf(tmp_path / "blank.pdf", ""))])
 
 
+MEMO = ("Memo to the robotics team. The field trial of the delivery robot moves to March 14 "
+        "because the warehouse floor is being resurfaced. Every robot must be charged and its "
+        "map updated by March 12. Anna Lee leads the trial and collects the battery logs. ")
+
+
+@pytest.mark.llm
+def test_the_local_model_summarises_a_pdf_longer_than_its_context(fake, tmp_path):
+    from tinyagent_ros.summarize import N_CTX, ModelSummarizer
+
+    summarize = ModelSummarizer(n_threads=2)
+    pdf = make_pdf(tmp_path / "memo.pdf", MEMO)
+    summary = call(fake.backend(summarize=summarize), "summarize_pdf", [str(pdf)])
+    assert 20 < len(summary) < 1000 and "\n" not in summary
+    assert "March 14" in summary or "trial" in summary.lower(), summary
+    # a document far beyond the context is cut to fit, not refused
+    long = summarize(MEMO + " ".join(f"Appendix line {i}: the logs are fine." for i in
+                                     range(N_CTX)))
+    assert long and len(long) < 1000
+
+
 def test_first_sentences_stops_at_the_limit():
     assert first_sentences("One. Two two. Three three three.", limit=14) == "One. Two two."
     assert first_sentences("x" * 50, limit=10) == "xxxxxxx..."
@@ -633,3 +654,58 @@ def test_executor_runs_a_mac_plan_and_an_email_lookup_feeds_the_invite(fake):
         "sms://open?addresses=%2B1%20555%200100&body=Running%20late%20for%20the%20review"
     ]
     assert result.results[3].value == "created event: Sync at 2026-11-21 15:00:00"
+
+
+@pytest.mark.llm
+def test_cli_plans_a_mac_command_with_the_local_model_and_runs_it_on_the_fake(fake):
+    """tinyagent run --catalog mac --backend macos: the model's plan, osascript faked."""
+    env = {**os.environ, "TINYAGENT_OSASCRIPT": str(fake.bin / "osascript"),
+           "TINYAGENT_MDFIND": str(fake.bin / "mdfind"), "TINYAGENT_OPEN": str(fake.bin / "open")}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("tinyagent")), "run", "--catalog", "mac",
+         "--backend", "macos", "--today", "2026-11-21", "--json",
+         "Invite Alice Smith to a meeting called Design review tomorrow at 3pm"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    tools = [c["script"].splitlines()[0].removeprefix("-- tinyagent: ")
+             for c in fake.calls() if c["script"]]
+    assert tools == ["get_email_address", "create_calendar_event"], done.stdout[-2000:]
+    invite = fake.calls()[1]["argv"]
+    assert invite[1] == "Design review" and invite[2] == "2026-11-22 15:00:00"
+    assert invite[-2:] == ["1", "alice@example.com"]  # $1 flowed into the invitees
+
+
+@pytest.mark.ros
+def test_node_serves_each_mac_tool_as_a_service_and_runs_plans_on_the_fake(fake, tmp_path):
+    """The node with catalog mac and backend macos (as on a Mac), osascript faked."""
+    pytest.importorskip("rclpy")
+    from tinyagent_ros.ros.testing import NodeProcess, Probe, pick_domain
+
+    plans = tmp_path / "plans.yaml"
+    plans.write_text(json.dumps({"invite alice": (
+        '1. get_email_address("Alice Smith")\n'
+        '2. create_calendar_event("Sync", "2026-11-21 15:00:00", "", "", ["$1"], "", "")\n'
+        "3. join()")}), encoding="utf-8")
+    domain = pick_domain()
+    env = {"TINYAGENT_OSASCRIPT": str(fake.bin / "osascript"),
+           "TINYAGENT_MDFIND": str(fake.bin / "mdfind"), "TINYAGENT_OPEN": str(fake.bin / "open")}
+    node = NodeProcess("tinyagent-node", {"catalog": "mac", "backend": "macos",
+                                          "plan_text_file": str(plans), "listen": False,
+                                          "pdf_summary": "opening"}, domain, env=env)
+    probe = Probe(domain)
+    try:
+        assert node.wait_for_line("active:", 30), node.output()
+        email = probe.call_tool("get_email_address", {"name": 'Alice "; do shell script'})
+        assert email.success and json.loads(email.result) == "alice@example.com"
+        assert fake.calls()[0]["argv"] == ["-", 'Alice "; do shell script']
+        bad = probe.call_tool("create_reminder", {"name": "x"})
+        assert not bad.success and "missing" in bad.error and len(fake.calls()) == 1
+        cid = probe.command("invite alice")
+        assert probe.finished(cid, timeout=20)["value"] is True
+        invite = fake.calls()[-1]
+        assert invite["script"].startswith("-- tinyagent: create_calendar_event")
+        assert invite["argv"][-2:] == ["1", "alice@example.com"]
+    finally:
+        probe.close()
+        code = node.stop()
+    assert code == 0, node.output()

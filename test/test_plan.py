@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -16,6 +17,7 @@ from tinyagent_ros.plan import (
     PlanError,
     PlanParser,
     Task,
+    bind_arguments,
     iter_plan,
     parse_plan,
     resolve_value,
@@ -184,3 +186,22 @@ def test_plan_like_text_raises_only_plan_errors(text):
         parse_plan(text, ROBOT)
     except PlanError:
         pass
+
+
+def test_bind_arguments_takes_objects_or_lists_and_checks_them_like_a_plan():
+    invite = MAC["create_calendar_event"]
+    names = [p.name for p in invite.params]
+    values = ["Sync", "2026-11-23 10:00:00", "2026-11-23 11:00:00", "Room 1", ["a@b.c"], "",
+              "Work"]
+    assert bind_arguments(invite, dict(zip(names, values, strict=True))) == values
+    assert bind_arguments(invite, values) == values
+    assert bind_arguments(ROBOT["dock"], None) == [] == bind_arguments(ROBOT["dock"], {})
+    go = ROBOT["navigate_to"]
+    for bad, why in (({"location": 1}, "expected str, got int 1"),
+                     ({}, "'location' is missing"),
+                     ({"location": "x", "speed": 2}, "no parameter 'speed'"),
+                     (["x", "y"], "takes 1 argument(s), got 2"),
+                     ({"location": "$2"}, "no $N references"),
+                     ("kitchen", "must be an object or a list")):
+        with pytest.raises(ValueError, match=re.escape(why)):
+            bind_arguments(go, bad)

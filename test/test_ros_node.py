@@ -9,6 +9,7 @@ node's ``plan_text_file``), so these tests do not depend on the model; the
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -243,6 +244,49 @@ def test_a_refused_confirmation_fails_the_task(probe):
     assert failed["skill"] == "send_message"
     assert failed["message"] == "not confirmed: the user is asleep"
     assert "send_message" not in {g["skill"] for g in goals_of(probe.world())}
+
+
+def test_tool_services_run_one_skill_each_through_the_queue(probe):
+    battery = probe.call_tool("get_battery_level")
+    assert battery.success, battery.error
+    assert 0 <= json.loads(battery.result) <= 100
+    where = probe.call_tool("locate_person", {"name": "alice"})
+    assert where.success and isinstance(json.loads(where.result), str)
+    positional = probe.call_tool("rotate", [90])
+    assert positional.success, positional.error
+    assert [g["skill"] for g in goals_of(probe.world())] == [
+        "get_battery_level", "locate_person", "rotate"]
+    started = [e for e in probe.events if e["kind"] == "command_started"]
+    assert [e["message"].splitlines()[0] for e in started] == [
+        "1. get_battery_level()", '1. locate_person("alice")', "1. rotate(90)"]
+
+
+def test_tool_services_refuse_bad_arguments_without_running_anything(probe):
+    for skill, arguments, reason in (
+            ("navigate_to", {"location": 5}, "expected str, got int 5"),
+            ("navigate_to", {}, "argument 'location' is missing"),
+            ("navigate_to", {"place": "kitchen"}, "no parameter 'place'"),
+            ("navigate_to", '{"location": ', "bad arguments for navigate_to"),
+            ("rotate", [90, 1], "takes 1 argument(s), got 2"),
+            ("pick_up", {"object_id": "$1"}, "no $N references"),
+            ("dock", "[1]", "takes 0 argument(s)")):
+        response = probe.call_tool(skill, arguments)
+        assert not response.success and response.result == ""
+        assert reason in response.error and "\n" not in response.error
+    assert goals_of(probe.world()) == []
+    assert probe.call_tool("dock", "{}").success  # and the node still serves
+
+
+def test_tool_services_ask_for_confirmation_like_plans_do(probe):
+    probe.answer = (False, "not now")
+    response = probe.call_tool("send_message", {"recipient": "user", "text": "hi",
+                                                "attachment": ""})
+    assert not response.success and "not confirmed: not now" in response.error
+    assert goals_of(probe.world(), "send_message") == []
+    probe.answer = (True, "")
+    response = probe.call_tool("send_message", ["user", "hi", ""])
+    assert response.success, response.error
+    assert len(goals_of(probe.world(), "send_message")) == 1
 
 
 def spoken(name: str):

@@ -68,6 +68,16 @@ def test_backend_is_a_backend_and_registered():
         get_backend("ros2")
 
 
+def test_default_backends_follow_the_catalog_and_the_platform():
+    from tinyagent_ros.backends import default_backend, default_catalog
+
+    assert default_catalog("darwin") == "mac" and default_catalog("linux") == "robot"
+    assert default_backend("robot", "darwin") == default_backend("robot", "linux") == "sim"
+    assert default_backend("mac", "darwin") == "macos"
+    assert default_backend("mac", "linux") == "dry-run"
+    assert default_backend("warehouse", "darwin") == "dry-run"
+
+
 # ---------------------------------------------------------------- base
 
 

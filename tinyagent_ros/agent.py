@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from tinyagent_ros.backends.base import Backend
 from tinyagent_ros.executor import Event, ExecutionResult, Executor
-from tinyagent_ros.plan import Join, Task, iter_plan
+from tinyagent_ros.plan import Join, Plan, Task, iter_plan
 from tinyagent_ros.planner import Planner
 from tinyagent_ros.prompt import Prompt
 
@@ -67,6 +67,12 @@ def observation(plan_text: str, result: ExecutionResult) -> str:
     )
 
 
+def _first_start(result: ExecutionResult) -> float | None:
+    """When the first task was dispatched, in the run's time; None if none was."""
+    started = [e.t for e in result.events if e.kind == "task_started"]
+    return min(started) if started else None
+
+
 class Agent:
     """Plans commands with a :class:`Planner` and executes them on a backend."""
 
@@ -108,12 +114,24 @@ class Agent:
             if self._stop.is_set():
                 break
             result = await executor.run(self._items(prompt, previous, text_parts))
-            text = "".join(text_parts)
-            started = [e.t for e in result.events if e.kind == "task_started"]
-            outcome.attempts.append(Attempt(text, result, min(started) if started else None))
+            outcome.attempts.append(Attempt("".join(text_parts), result, _first_start(result)))
             if result.success or self._stop.is_set():
                 break
-            previous = observation(text, result)
+            previous = observation(outcome.plan_text, result)
+        self._executor = None
+        outcome.total_s = time.perf_counter() - start
+        return outcome
+
+    async def execute(self, plan: Plan) -> AgentResult:
+        """Run a given plan as it stands: no planning, no replanning (direct skill calls)."""
+        self._stop.clear()
+        start = time.perf_counter()
+        outcome = AgentResult(query=plan.render(), skills=list(dict.fromkeys(plan.names)))
+        executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
+        self._executor = executor
+        if not self._stop.is_set():
+            result = await executor.run(plan)
+            outcome.attempts.append(Attempt(plan.render(), result, _first_start(result)))
         self._executor = None
         outcome.total_s = time.perf_counter() - start
         return outcome

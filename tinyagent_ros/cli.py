@@ -166,7 +166,8 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
         raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
 
 
-def _make_backend(name: str, catalog: Any, world: str, time_scale: float) -> Any:
+def _make_backend(name: str, catalog: Any, world: str, time_scale: float,
+                  model: str | None = None) -> Any:
     from tinyagent_ros.backends import get_backend
 
     if name == "sim":
@@ -176,18 +177,13 @@ def _make_backend(name: str, catalog: Any, world: str, time_scale: float) -> Any
     if name == "macos":
         if catalog.name != "mac":
             raise click.UsageError("the macos backend runs the mac catalog; add --catalog mac")
-        try:
-            return get_backend("macos")
+        from tinyagent_ros.summarize import ModelSummarizer
+
+        try:  # summarize_pdf: the base planner model (no adapter) writes the summary
+            return get_backend("macos", summarize=ModelSummarizer(Path(model) if model else None))
         except ValueError as err:
             raise click.UsageError(str(err)) from None
     return get_backend("dry-run", catalog_name=catalog.name)
-
-
-def _default_backend(catalog_name: str) -> str:
-    """The simulated robot for robot skills; the Mac's own apps for mac skills on a Mac."""
-    if catalog_name == "robot":
-        return "sim"
-    return "macos" if catalog_name == "mac" and sys.platform == "darwin" else "dry-run"
 
 
 #: Longer commands are refused: nobody speaks a page to a robot, and the prompt must fit.
@@ -234,13 +230,14 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
       tinyagent run --plan-text examples/plans/fetch_cup.txt --backend sim
       tinyagent run --plan-text plan.txt --time-scale 0.1 --timeline-png timeline.png
     """
+    from tinyagent_ros.backends import default_backend
     from tinyagent_ros.executor import Executor, format_timeline
 
     if (plan_file is None) == (query is None):
         raise click.UsageError("give a QUERY or --plan-text FILE (one of them)")
     catalog = load_catalog(catalog_name)
-    backend = _make_backend(backend_name or _default_backend(catalog.name), catalog, world,
-                            time_scale)
+    backend = _make_backend(backend_name or default_backend(catalog.name), catalog, world,
+                            time_scale, planner.get("model"))
     plan = parse_plan(_read_text(plan_file), catalog) if plan_file else None
     if query is not None:
         query = _check_query(query)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinyagent_ros.catalog import Catalog
+from tinyagent_ros.catalog import Catalog, Skill
 
 END_OF_PLAN = "<END_OF_PLAN>"
 JOIN = "join"
@@ -409,6 +409,41 @@ def check_task(task: Task, catalog: Catalog) -> None:
             raise PlanError(
                 f"task {task.idx} {task.name}: argument {pos} ({param.name}): {why}", task.line
             )
+
+
+def bind_arguments(skill: Skill, arguments: Any) -> list[Any]:
+    """Positional literal arguments for ``skill`` from a JSON-style object or list.
+
+    For callers outside a plan (a ROS service, a script): every parameter must be
+    given, no ``$N`` references, types as the catalog says; ValueError with the
+    reason otherwise.
+    """
+    if arguments is None:
+        arguments = {}
+    if isinstance(arguments, Mapping):
+        unknown = [k for k in arguments if k not in {p.name for p in skill.params}]
+        if unknown:
+            raise ValueError(f"{skill.name} has no parameter {unknown[0]!r} "
+                             f"(it takes {', '.join(p.name for p in skill.params) or 'none'})")
+        missing = [p.name for p in skill.params if p.name not in arguments]
+        if missing:
+            raise ValueError(f"{skill.name}: argument {missing[0]!r} is missing")
+        values = [arguments[p.name] for p in skill.params]
+    elif isinstance(arguments, list | tuple):
+        if len(arguments) != len(skill.params):
+            raise ValueError(f"{skill.name} takes {len(skill.params)} argument(s), "
+                             f"got {len(arguments)}")
+        values = list(arguments)
+    else:
+        raise ValueError(f"arguments must be an object or a list, not {type(arguments).__name__}")
+    for value, param in zip(values, skill.params, strict=True):
+        if any(True for _ in refs_in(value)):
+            raise ValueError(f"{skill.name}: argument {param.name!r}: no $N references "
+                             "outside a plan")
+        why = type_error(value, param.type)
+        if why:
+            raise ValueError(f"{skill.name}: argument {param.name!r}: {why}")
+    return values
 
 
 def _clip(text: str, width: int = 60) -> str:

@@ -20,6 +20,12 @@ class SkillFailed(Exception):
     """
 
 
+def one_line(text: object, width: int = 200) -> str:
+    """``text`` as one line of at most ``width`` characters, for a SkillFailed reason."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
 @runtime_checkable
 class Backend(Protocol):
     """Runs one skill call at a time per asyncio task; many may run concurrently."""

@@ -5,11 +5,12 @@
   any is missing or corrupt.
 - activate: subscribe ``~/command`` (String), ``~/estop`` (Empty), ``~/audio``
   (AudioChunk: VAD, whisper, then a command); publish ``~/plan``, ``~/events``,
-  ``~/transcript`` (String); serve the ``~/execute`` action (ExecuteCommand)
-  and ``~/mute`` (SetBool).
+  ``~/transcript`` (String); serve the ``~/execute`` action (ExecuteCommand),
+  ``~/mute`` (SetBool) and, with ``tool_services``, ``~/tools/<skill>``
+  (CallSkill: one skill run directly, queued like a command).
 - deactivate: cancel every command, withdraw the topics and the action.
 
-Text commands and action goals go through the same :class:`CommandRunner`
+Text commands, action goals and tool calls go through the same :class:`CommandRunner`
 (one asyncio loop thread); ROS callbacks run on a ``MultiThreadedExecutor``
 with a reentrant callback group, so an estop is handled while goals run.
 
@@ -21,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import threading
@@ -43,8 +45,9 @@ from std_msgs.msg import Empty, String
 from std_srvs.srv import SetBool
 
 from tinyagent_ros.agent import Agent
-from tinyagent_ros.backends.base import Backend, Feedback, SkillFailed
+from tinyagent_ros.backends.base import Backend, Feedback, SkillFailed, one_line
 from tinyagent_ros.catalog import Catalog, CatalogError, Skill, load_catalog
+from tinyagent_ros.plan import Join, Plan, Task, bind_arguments
 from tinyagent_ros.planner import DEFAULT_EXAMPLES
 from tinyagent_ros.ros.process import shut_down, spin_until_signal
 from tinyagent_ros.ros.runner import Command, CommandRunner, QueuePolicy
@@ -62,10 +65,17 @@ class AgentSettings(BaseModel):
 
     autostart: bool = Field(True, description="Configure and activate at start-up; false "
                                               "waits for a lifecycle manager.")
-    catalog: str = Field("robot", description="Skill catalog: shipped name or YAML path.")
-    backend: Literal["sim", "ros", "dry-run", "macos"] = Field(
-        "sim", description="Where skills run: in-process simulator, ROS bindings, the Mac's "
-                           "apps (mac catalog), or nowhere.")
+    catalog: str = Field("auto", description="Skill catalog: shipped name or YAML path; "
+                                             "auto: mac on macOS, robot elsewhere.")
+    backend: Literal["auto", "sim", "ros", "dry-run", "macos"] = Field(
+        "auto", description="Where skills run: in-process simulator, ROS bindings, the Mac's "
+                            "apps (mac catalog), or nowhere; auto: sim for robot, macos for "
+                            "mac on macOS, else dry-run.")
+    tool_services: bool = Field(True, description="Serve each skill as ~/tools/<skill> "
+                                                  "(CallSkill) for other nodes to call.")
+    pdf_summary: Literal["model", "opening"] = Field(
+        "model", description="summarize_pdf (backend macos): the local planner model writes "
+                             "the summary, or the opening sentences are returned.")
     dry_run: bool = Field(False, description="Plan and report but run nothing "
                                              "(overrides backend).")
     world: str = Field("home", description="Simulated world (backend sim).")
@@ -140,6 +150,7 @@ class AgentNode(LifecycleNode):
         self._pubs: dict[str, Any] = {}
         self._subs: list[Any] = []
         self._mute_services: list[Any] = []
+        self._tool_services: list[Any] = []
         self._action: ActionServer | None = None
         self._goals: dict[bytes, Command] = {}
         self._goal_cancels: set[bytes] = set()
@@ -179,8 +190,11 @@ class AgentNode(LifecycleNode):
 
     def _configure(self) -> None:
         settings = self.settings = self.read_settings()
+        from tinyagent_ros.backends import default_catalog
+
         try:
-            full = load_catalog(settings.catalog)
+            full = load_catalog(default_catalog() if settings.catalog == "auto"
+                                else settings.catalog)
         except CatalogError as err:
             raise ConfigureError(str(err)) from None
         unknown = [s for s in settings.allowed_skills + settings.confirm_skills
@@ -260,9 +274,11 @@ class AgentNode(LifecycleNode):
         return listener
 
     def _load_backend(self, settings: AgentSettings, catalog: Catalog) -> Backend:
-        from tinyagent_ros.backends import get_backend
+        from tinyagent_ros.backends import default_backend, get_backend
 
         name = "dry-run" if settings.dry_run else settings.backend
+        if name == "auto":
+            name = default_backend(catalog.name)
         if name == "dry-run":
             backend: Backend = get_backend("dry-run", catalog_name=catalog.name)
         elif name == "sim":
@@ -279,7 +295,7 @@ class AgentNode(LifecycleNode):
                 raise ConfigureError(f"the macos backend runs the mac catalog, not "
                                      f"{catalog.name!r}; set catalog: mac")
             try:
-                backend = get_backend("macos")
+                backend = get_backend("macos", summarize=self._pdf_summarizer(settings))
             except ValueError as err:
                 raise ConfigureError(str(err)) from None
         else:
@@ -294,6 +310,14 @@ class AgentNode(LifecycleNode):
         if confirm & set(catalog.names):
             backend = ConfirmGate(backend, self, confirm, settings.confirm_timeout_s)
         return backend
+
+    def _pdf_summarizer(self, settings: AgentSettings) -> Any:
+        if settings.pdf_summary == "opening":
+            return None  # the backend's own: the opening sentences
+        from tinyagent_ros.summarize import ModelSummarizer
+
+        return ModelSummarizer(Path(settings.model_path) if settings.model_path else None,
+                               n_threads=settings.n_threads or None)
 
     def _make_agent(self, on_event: Any, on_plan: Any) -> Agent:
         assert self.settings is not None
@@ -320,7 +344,16 @@ class AgentNode(LifecycleNode):
                                      callback_group=self.group),
         ]
         self._mute_services = [self.create_service(SetBool, "~/mute", self._on_mute,
-                                              callback_group=self.group)]
+                                                   callback_group=self.group)]
+        if self.settings is not None and self.settings.tool_services and self.catalog:
+            from tinyagent_interfaces.srv import CallSkill
+
+            self._tool_services = [
+                self.create_service(CallSkill, f"~/tools/{skill.name}",
+                                    functools.partial(self._on_tool_call, skill),
+                                    callback_group=self.group)
+                for skill in self.catalog
+            ]
         self._action = ActionServer(
             self, ExecuteCommand, "~/execute", execute_callback=self._execute_goal,
             goal_callback=lambda goal: GoalResponse.ACCEPT, cancel_callback=self._cancel_goal,
@@ -362,9 +395,9 @@ class AgentNode(LifecycleNode):
             self._action = None
         for sub in self._subs:
             self.destroy_subscription(sub)
-        for srv in self._mute_services:
+        for srv in self._mute_services + self._tool_services:
             self.destroy_service(srv)
-        self._mute_services = []
+        self._mute_services, self._tool_services = [], []
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._subs, self._pubs = [], {}
@@ -425,6 +458,29 @@ class AgentNode(LifecycleNode):
         self._listener.mute(bool(request.data))
         response.success = True
         response.message = "muted" if request.data else "listening"
+        return response
+
+    def _on_tool_call(self, skill: Skill, request: Any, response: Any) -> Any:
+        """Run one skill with the request's JSON arguments, queued like a command."""
+        response.success, response.result = False, ""
+        try:
+            arguments = json.loads(request.arguments) if request.arguments.strip() else None
+            args = bind_arguments(skill, arguments)
+        except ValueError as err:  # JSONDecodeError is one
+            response.error = f"bad arguments for {skill.name}: {one_line(err)}"
+            return response
+        if self.runner is None:
+            response.error = "the agent is not active"
+            return response
+        plan = Plan((Task(1, skill.name, tuple(args)),), Join(2))
+        outcome = self.runner.submit_plan(plan, f"service {skill.name}").done.result()
+        response.success = outcome.success
+        if outcome.success:
+            value = outcome.answer[0] if outcome.answer else None
+            response.result = json.dumps(value, ensure_ascii=False, default=str)
+        else:
+            response.error = one_line(outcome.error or "; ".join(outcome.task_results)
+                                       or outcome.summary)
         return response
 
     def _on_speech_text(self, text: str, transcript: Any) -> None:

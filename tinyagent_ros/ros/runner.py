@@ -30,6 +30,7 @@ from typing import Any
 
 from tinyagent_ros.agent import Agent
 from tinyagent_ros.executor import Event
+from tinyagent_ros.plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Command:
     )
     agent: Agent | None = None
     stop_reason: str = ""
+    #: A plan to run as given instead of planning ``text`` (a direct skill call).
+    plan: Plan | None = None
 
 
 def check_command(text: Any, max_chars: int = MAX_COMMAND_CHARS) -> str:
@@ -128,6 +131,13 @@ class CommandRunner:
         except ValueError as err:
             self._refuse(command, "command_error", str(err))
             return command
+        self._call(self._admit, command)
+        return command
+
+    def submit_plan(self, plan: Plan, source: str = "service",
+                    listener: Callable[[dict[str, Any]], None] | None = None) -> Command:
+        """Queue a plan to run as given (no planner), under the same policy as commands."""
+        command = Command(next(self._ids), plan.render(), source, listener, plan=plan)
         self._call(self._admit, command)
         return command
 
@@ -251,7 +261,10 @@ class CommandRunner:
 
         command.agent = self._make_agent(on_event, on_plan)
         self._node_event(command, "command_started", command.text, command.source)
-        outcome = await command.agent.run(command.text)
+        if command.plan is not None:
+            outcome = await command.agent.execute(command.plan)
+        else:
+            outcome = await command.agent.run(command.text)
         if not outcome.attempts:
             reason = command.stop_reason or "nothing was planned"
             return CommandResult(False, summary=f"error: {reason}", error=reason)

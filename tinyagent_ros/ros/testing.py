@@ -47,7 +47,8 @@ class NodeProcess:
     """A console script (tinyagent-node, tinyagent-sim-skills) run as a user runs it."""
 
     def __init__(self, script: str, params: dict[str, Any], domain: int,
-                 params_file: Path | None = None, namespace: str = "") -> None:
+                 params_file: Path | None = None, namespace: str = "",
+                 env: dict[str, str] | None = None) -> None:
         args = [str(BIN / script), "--ros-args"]
         if namespace:
             args += ["-r", f"__ns:=/{namespace.strip('/')}"]
@@ -60,7 +61,7 @@ class NodeProcess:
                 value = "[" + ",".join(str(v) for v in value) + "]"
             args += ["-p", f"{key}:={value}"]
         self.log: list[str] = []
-        self.proc = subprocess.Popen(args, env=ros_env(domain), text=True,
+        self.proc = subprocess.Popen(args, env={**ros_env(domain), **(env or {})}, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -115,6 +116,8 @@ class Probe:
         self.context = rclpy.Context()
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("probe", context=self.context)
+        self.agent = agent
+        self._tool_clients: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
         self.plans: list[str] = []
         self.transcripts: list[str] = []
@@ -281,6 +284,18 @@ class Probe:
         assert self.mute_client.wait_for_service(5.0), "no ~/mute service"
         future = self.mute_client.call_async(self._SetBool.Request(data=muted))
         return _wait(future, 5.0)
+
+    def call_tool(self, skill: str, arguments: Any = "", timeout: float = 20.0) -> Any:
+        """Call the agent's ``~/tools/<skill>`` (arguments: JSON text or data to encode)."""
+        from tinyagent_interfaces.srv import CallSkill
+
+        client = self._tool_clients.get(skill)
+        if client is None:
+            client = self._tool_clients[skill] = self.node.create_client(
+                CallSkill, f"{self.agent}/tools/{skill}")
+        assert client.wait_for_service(5.0), f"no {self.agent}/tools/{skill} service"
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        return _wait(client.call_async(CallSkill.Request(arguments=text)), timeout)
 
     def reset(self) -> None:
         """A fresh simulated world and goal log, and no events, plans or transcripts seen."""

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from tinyagent_ros.backends.base import Feedback, SkillFailed
+from tinyagent_ros.backends.base import Feedback, SkillFailed, one_line
 from tinyagent_ros.backends.macos import urls
 from tinyagent_ros.backends.macos.pdf import extract_text, first_sentences
-from tinyagent_ros.backends.macos.process import one_line, run_command
+from tinyagent_ros.backends.macos.process import run_command
 from tinyagent_ros.backends.macos.scripts import SCRIPTS
 from tinyagent_ros.backends.macos.zoom import NO_TOKEN, TOKEN_ENV, ZoomMeetings
 from tinyagent_ros.catalog import Skill

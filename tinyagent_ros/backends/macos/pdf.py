@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tinyagent_ros.backends.base import SkillFailed
-from tinyagent_ros.backends.macos.process import one_line
+from tinyagent_ros.backends.base import SkillFailed, one_line
 
 #: Pages read at most: a summary needs the opening, and long PDFs would block for minutes.
 MAX_PAGES = 30

@@ -12,16 +12,10 @@ import contextlib
 import re
 from collections.abc import Sequence
 
-from tinyagent_ros.backends.base import SkillFailed
+from tinyagent_ros.backends.base import SkillFailed, one_line
 
 #: osascript reports "12:40: execution error: MESSAGE (-2700)"; the MESSAGE is the reason.
 _OSA_ERROR = re.compile(r"^(?:\d+:\d+: )?(?:execution error: )?(?P<msg>.*?)(?: \(-?\d+\))?$")
-
-
-def one_line(text: str, width: int = 200) -> str:
-    """``text`` as one line of at most ``width`` characters, for a SkillFailed reason."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
 async def run_command(

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tinyagent_ros.backends.base import SkillFailed
-from tinyagent_ros.backends.macos.process import one_line
+from tinyagent_ros.backends.base import SkillFailed, one_line
 
 TOKEN_ENV = "TINYAGENT_ZOOM_TOKEN"
 MEETINGS_URL = "https://api.zoom.us/v2/users/me/meetings"
