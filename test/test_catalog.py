@@ -57,7 +57,8 @@ def _catalog(**skill):
         (_catalog(name="join"), "reserved"),
         (_catalog(name="two words"), "not an identifier"),
         ({"name": "t", "skills": [{"name": "a", "description": ""}] * 2}, "duplicate skill 'a'"),
-        ([], "expected a mapping"),
+        ([], "the function list is empty"),
+        ("skills", "expected a mapping"),
     ],
 )
 def test_bad_catalog_names_skill_and_field(data, message):

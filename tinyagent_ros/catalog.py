@@ -196,7 +196,17 @@ def _describe_validation_error(source: str, data: Any, err: ValidationError) -> 
 
 
 def parse_catalog(data: Any, source: str = "<catalog>") -> Catalog:
-    """Build a catalog from already-loaded YAML/JSON data."""
+    """Build a catalog from already-loaded YAML/JSON data.
+
+    A list is read as an OpenAI-style function list (see :mod:`function_tools`).
+    """
+    if isinstance(data, list):
+        from tinyagent_ros.function_tools import FunctionSchemaError, function_catalog
+
+        try:
+            return function_catalog(data, name=Path(source).stem or "functions").catalog
+        except (FunctionSchemaError, ValidationError) as err:
+            raise CatalogError(f"{source}: {err}") from None
     if not isinstance(data, dict):
         raise CatalogError(f"{source}: expected a mapping with 'name' and 'skills'")
     try:
@@ -206,7 +216,10 @@ def parse_catalog(data: Any, source: str = "<catalog>") -> Catalog:
 
 
 def load_catalog(name_or_path: str | Path) -> Catalog:
-    """Load a shipped catalog by name (``robot``, ``mac``) or any YAML file by path."""
+    """Load a shipped catalog by name (``robot``, ``mac``) or a YAML/JSON file by path.
+
+    The file holds a catalog mapping, or an OpenAI-style function list.
+    """
     path = Path(name_or_path)
     if not path.suffix:
         path = share_path("config", "catalogs", f"{name_or_path}.yaml")

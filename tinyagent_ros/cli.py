@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from tinyagent_ros.bfcl import CATEGORIES as BFCL_CATEGORIES
 from tinyagent_ros.catalog import CatalogError, load_catalog
 from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
 from tinyagent_ros.plan import PlanError, parse_plan, render_value
@@ -328,6 +329,74 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
                    examples=planner["examples"], planner_factory=factory, cases_out=cases_out)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
+
+
+@cli.command("bench-bfcl")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, exists=True),
+              required=True, help="Folder with BFCL_v4_<category>.json and possible_answer/.")
+@click.option("--category", type=click.Choice([*BFCL_CATEGORIES, "all"]), default="all",
+              show_default=True, help="One non-live AST category, or all five.")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Only the first N cases of each category.")
+@click.option("--model", "model", type=click.Path(dir_okay=False, exists=True),
+              help="Any GGUF planner model instead of the shipped one.")
+@click.option("--adapter", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A LoRA adapter GGUF, e.g. models/adapters/planner-0.5b-robot.gguf "
+                   "(default: none, the base model).")
+@click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar.")
+@click.option("--out", "cases_out", type=click.Path(dir_okay=False), default=None,
+              help="Write one JSON line per case (plan, calls, verdict) here.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON object of metrics.")
+def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | None,
+               adapter: str | None, no_grammar: bool, cases_out: str | None,
+               as_json: bool) -> None:
+    """BFCL's non-live AST categories through the planner: each case's functions become a
+    catalog, the plan becomes keyword calls, BFCL's AST rules score them.
+
+    \b
+    Examples:
+      tinyagent bench-bfcl --data ../shared/bfcl --category simple_python --limit 50
+      tinyagent bench-bfcl --data ../shared/bfcl --adapter models/adapters/planner-0.5b-robot.gguf
+    """
+    from dataclasses import asdict
+
+    from tqdm import tqdm
+
+    from tinyagent_ros.bfcl import BFCLError, load_category, run_bfcl, summarize
+    from tinyagent_ros.catalog import Catalog
+    from tinyagent_ros.planner import Planner, PlannerSettings
+
+    try:
+        cases = [c for cat in (BFCL_CATEGORIES if category == "all" else (category,))
+                 for c in load_category(Path(data_dir), cat)[:limit]]
+    except BFCLError as err:
+        raise click.UsageError(str(err)) from None
+    settings = PlannerSettings(model_path=Path(model) if model else None,
+                               lora_path=Path(adapter) if adapter else None,
+                               use_grammar=not no_grammar)
+    planner = Planner(Catalog(name="bfcl", skills=()), settings)
+    out = open(cases_out, "w", encoding="utf-8") if cases_out else None  # noqa: SIM115
+    with tqdm(total=len(cases), desc="bfcl", unit="case", leave=False,
+              disable=as_json) as bar:
+        def progress(result: Any) -> None:
+            bar.update()
+            if out is not None:
+                out.write(json.dumps(asdict(result), ensure_ascii=False, default=str) + "\n")
+
+        try:
+            results = run_bfcl(planner, cases, progress)
+        finally:
+            if out is not None:
+                out.close()
+    metrics = summarize(results)
+    metrics.update(model=str(model or "planner-0.5b"), adapter=str(adapter or "none"),
+                   grammar=not no_grammar)
+    for cat, acc in metrics["accuracy"].items():
+        click.echo(f"{cat:<18} {acc:6.1%}  ({metrics['cases_per_category'][cat]} cases)")
+    click.echo(f"{'overall':<18} {metrics['overall']:6.1%}  (unweighted mean)   "
+               f"latency p50 {metrics['latency_p50_s']:.2f} s")
+    if as_json:
+        click.echo(json.dumps(metrics))
 
 
 def _register_groups() -> None:

@@ -7,6 +7,7 @@ is streamed so the executor can start the first task before the plan ends.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import threading
@@ -211,6 +212,13 @@ class Planner:
         self._grammars: dict[tuple[str, ...], Any] = {}
         self._llm = self._load()
         self._chat = chat_formatter(self._llm)
+
+    def for_catalog(self, catalog: Catalog) -> Planner:
+        """A planner for another catalog (all its skills, no examples) sharing this model."""
+        other = copy.copy(self)
+        other.catalog, other.selector, other.retriever = catalog, None, None
+        other._grammars = {}
+        return other
 
     def _load(self) -> Any:
         path = self.settings.model_path or default_model_path()
