@@ -16,8 +16,8 @@ What the numbers mean:
 
 * **WER**: corpus word error rate, the substitutions, deletions and insertions of all
   transcripts divided by the words of all their references, after
-  :func:`tinyagent_ros.asr.normalize_words` (lower case, no punctuation). Written numbers
-  count as errors when whisper writes digits ("three" vs "3"). Target: <= 10 % clean.
+  :func:`tinyagent_ros.asr.normalize_words` (lower case, no punctuation, spelled numbers
+  as digits on both sides, so "three" and "3" agree). Target: <= 10 % clean.
 * **RTF**: real-time factor, whisper's wall time over the clip's duration (below 1 is
   faster than real time), p50 and mean. Target: <= 0.3 with tiny.en on 2 cores.
 * **DAG text / DAG speech** (unless ``--no-plan``): the share of commands whose plan from
@@ -268,6 +268,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="whisper.cpp threads (default 1).")
     parser.add_argument("--whisper-model", metavar="PATH",
                         help="A whisper.cpp ggml file (default: the installed tiny.en).")
+    parser.add_argument("--initial-prompt", default="", metavar="TEXT",
+                        help="Text whisper decodes after (vocabulary bias); default none.")
     parser.add_argument("--no-plan", action="store_true", help="Skip planning (no LLM).")
     parser.add_argument("--out", metavar="FILE", help="Write one JSON line per command.")
     parser.add_argument("--json", action="store_true", help="End with one JSON object.")
@@ -287,7 +289,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not cases:
         fail("no commands in " + ", ".join(args.dataset))
     try:
-        transcriber = Transcriber(args.whisper_model, n_threads=args.threads)
+        transcriber = Transcriber(args.whisper_model, n_threads=args.threads,
+                                  initial_prompt=args.initial_prompt or None)
     except ASRError as err:
         fail(str(err))
     with tempfile.TemporaryDirectory(prefix="speech-bench-") as tmp:

@@ -397,3 +397,12 @@ def test_listener_transcribes_utterances_off_the_callers_thread(model_file: Path
         listener.close()
     with pytest.raises(ListenerError, match="does not exist"):
         Listener(ListenerSettings(Path("/no/such/model.bin")), on_text, lambda k, m: None)
+
+
+def test_word_error_rate_reads_spelled_numbers_as_digits():
+    assert asr.normalize_words("Turn forty-five degrees, then 3 more") == [
+        "turn", "45", "degrees", "then", "3", "more"]
+    assert asr.normalize_words("call five five five one two") == ["call", "5", "5", "5", "1", "2"]
+    assert asr.normalize_words("one hundred twenty three") == ["123"]
+    assert asr.word_error_rate("rotate ninety degrees", "Rotate 90 degrees.") == 0.0
+    assert asr.word_error_rate("drive two meters", "drive to meters") == 1 / 3
