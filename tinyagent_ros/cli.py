@@ -171,10 +171,14 @@ def _make_backend(name: str, catalog: Any, world: str, time_scale: float,
                   model: str | None = None) -> Any:
     from tinyagent_ros.backends import get_backend
 
-    if name == "sim":
+    if name in ("sim", "mujoco"):
         if catalog.name != "robot":
-            raise click.UsageError("the sim backend runs the robot catalog; use --backend dry-run")
-        return get_backend("sim", world=world, time_scale=time_scale)
+            raise click.UsageError(f"the {name} backend runs the robot catalog; "
+                                   "use --backend dry-run")
+        try:
+            return get_backend(name, world=world, time_scale=time_scale)
+        except ValueError as err:
+            raise click.UsageError(str(err)) from None
     if name == "macos":
         if catalog.name != "mac":
             raise click.UsageError("the macos backend runs the mac catalog; add --catalog mac")
@@ -207,9 +211,10 @@ def _check_query(query: str) -> str:
               help="Execute this plan file ('-' for stdin) instead of planning.")
 @click.option("--catalog", "catalog_name", default="robot", show_default=True,
               help="Catalog name (robot, mac) or a catalog YAML path.")
-@click.option("--backend", "backend_name", type=click.Choice(["sim", "dry-run", "macos"]),
-              default=None, help="Where skills run: the simulated robot (default for robot), "
-                                 "the Mac's apps (default for mac on macOS) or a dry run.")
+@click.option("--backend", "backend_name",
+              type=click.Choice(["sim", "mujoco", "dry-run", "macos"]), default=None,
+              help="Where skills run: the simulated robot (default for robot), the same home "
+                   "on MuJoCo physics, the Mac's apps (default for mac on macOS) or a dry run.")
 @click.option("--world", default="home", show_default=True, help="Simulated world name or YAML.")
 @click.option("--time-scale", default=1.0, show_default=True, type=click.FloatRange(min=0),
               help="Simulated durations are multiplied by this (0.01 = 100x faster).")

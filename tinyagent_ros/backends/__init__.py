@@ -15,6 +15,7 @@ __all__ = ["Backend", "Feedback", "SkillFailed", "backend_names", "default_backe
 _BACKENDS: dict[str, tuple[str, str]] = {
     "dry-run": ("tinyagent_ros.backends.dry_run", "DryRunBackend"),
     "macos": ("tinyagent_ros.backends.macos", "MacBackend"),
+    "mujoco": ("tinyagent_ros.backends.mujoco", "MujocoBackend"),
     "sim": ("tinyagent_ros.backends.sim", "SimBackend"),
 }
 

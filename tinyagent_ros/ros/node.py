@@ -67,10 +67,10 @@ class AgentSettings(BaseModel):
                                               "waits for a lifecycle manager.")
     catalog: str = Field("auto", description="Skill catalog: shipped name or YAML path; "
                                              "auto: mac on macOS, robot elsewhere.")
-    backend: Literal["auto", "sim", "ros", "dry-run", "macos"] = Field(
-        "auto", description="Where skills run: in-process simulator, ROS bindings, the Mac's "
-                            "apps (mac catalog), or nowhere; auto: sim for robot, macos for "
-                            "mac on macOS, else dry-run.")
+    backend: Literal["auto", "sim", "mujoco", "ros", "dry-run", "macos"] = Field(
+        "auto", description="Where skills run: in-process simulator (sim, or mujoco physics), "
+                            "ROS bindings, the Mac's apps (mac catalog), or nowhere; auto: sim "
+                            "for robot, macos for mac on macOS, else dry-run.")
     tool_services: bool = Field(True, description="Serve each skill as ~/tools/<skill> "
                                                   "(CallSkill) for other nodes to call.")
     pdf_summary: Literal["model", "opening"] = Field(
@@ -281,12 +281,12 @@ class AgentNode(LifecycleNode):
             name = default_backend(catalog.name)
         if name == "dry-run":
             backend: Backend = get_backend("dry-run", catalog_name=catalog.name)
-        elif name == "sim":
+        elif name in ("sim", "mujoco"):
             if catalog.name != "robot":
-                raise ConfigureError(f"the sim backend runs the robot catalog, not "
+                raise ConfigureError(f"the {name} backend runs the robot catalog, not "
                                      f"{catalog.name!r}; use backend ros or dry-run")
             try:
-                backend = get_backend("sim", world=settings.world,
+                backend = get_backend(name, world=settings.world,
                                       time_scale=settings.time_scale)
             except (ValueError, OSError) as err:
                 raise ConfigureError(f"world {settings.world!r}: {err}") from None
