@@ -63,6 +63,7 @@ setup(
             "tinyagent = tinyagent_ros.cli:main",
             "tinyagent-node = tinyagent_ros.ros.node:main",
             "tinyagent-sim-skills = tinyagent_ros.ros.sim_skills:main",
+            "tinyagent-sim = tinyagent_ros.ros.sim_skills:main_physics",
         ],
     },
 )

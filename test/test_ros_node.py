@@ -18,7 +18,7 @@ import yaml
 
 pytest.importorskip("rclpy")
 
-from tinyagent_ros.ros.testing import NodeProcess, Probe, pick_domain  # noqa: E402
+from tinyagent_ros.ros.testing import NodeProcess, Probe, pcm16, pick_domain  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -291,13 +291,7 @@ def test_tool_services_ask_for_confirmation_like_plans_do(probe):
 
 def spoken(name: str):
     """A test clip as int16 samples and its rate."""
-    import numpy as np
-
-    from tinyagent_ros.asr import load_audio
-
-    audio = load_audio(ROOT / "test" / "data" / "audio" / f"{name}.wav")
-    return (np.clip(audio.samples, -1, 1) * 32767).astype(np.int16).reshape(-1), \
-        audio.sample_rate
+    return pcm16(ROOT / "test" / "data" / "audio" / f"{name}.wav")
 
 
 def test_spoken_command_on_audio_is_transcribed_and_runs(probe):

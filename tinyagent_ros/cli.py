@@ -220,6 +220,8 @@ def _check_query(query: str) -> str:
               help="Simulated durations are multiplied by this (0.01 = 100x faster).")
 @click.option("--dag-png", type=click.Path(dir_okay=False), help="Draw the plan DAG here.")
 @click.option("--timeline-png", type=click.Path(dir_okay=False), help="Draw the timeline here.")
+@click.option("--frame-png", type=click.Path(dir_okay=False),
+              help="With --backend mujoco: render the home from above after the run.")
 @click.option("--replans", default=1, show_default=True, type=click.IntRange(0, 5),
               help="Times to replan after a failed task.")
 @planner_options
@@ -227,7 +229,7 @@ def _check_query(query: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then the result.")
 def run(query: str | None, plan_file: str | None, catalog_name: str, backend_name: str | None,
         world: str, time_scale: float, dag_png: str | None, timeline_png: str | None,
-        replans: int, today: Any, as_json: bool, **planner: Any) -> None:
+        frame_png: str | None, replans: int, today: Any, as_json: bool, **planner: Any) -> None:
     """Plan a command (or take a plan file) and execute it, streaming each task.
 
     \b
@@ -275,6 +277,10 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
         from tinyagent_ros.viz import draw_timeline
 
         draw_timeline(result, timeline_png)
+    if frame_png:
+        if not hasattr(backend, "render_png"):
+            raise click.UsageError("--frame-png needs --backend mujoco")
+        Path(frame_png).write_bytes(backend.render_png("overview", (800, 600)))
     world_state = backend.world.to_dict() if hasattr(backend, "world") else None
     if as_json:
         _emit_json({

@@ -23,10 +23,12 @@ same results, same failure messages for the same situations.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +103,10 @@ class MujocoBackend(SimBackend):
         mujoco.mj_forward(self.model, self.data)
         self._last_xy = (robot.x, robot.y)
         self._pass_sync(0.5)  # let the objects settle on their surfaces
+        #: Set while :meth:`run_clock` steps the physics; skills then wait for its ticks.
+        self._ticks: asyncio.Condition | None = None
+        self._base_busy = 0
+        self._cmd_vel = (0.0, 0.0, -1.0)  # linear m/s, angular rad/s, simulated time given
 
     # ------------------------------------------------------------ physics plumbing
 
@@ -149,7 +155,12 @@ class MujocoBackend(SimBackend):
             robot.battery = max(0.0, robot.battery - BATTERY_PCT_PER_M * moved)
 
     async def _pass(self, seconds: float) -> None:
-        """Let simulated time pass: step the physics one control period at a time."""
+        """Let simulated time pass: step the physics, or wait for the clock's ticks."""
+        if self._ticks is not None:
+            target = self.data.time + seconds - 1e-6
+            async with self._ticks:
+                await self._ticks.wait_for(lambda: self.data.time >= target)
+            return
         remaining = seconds
         while remaining > 1e-9:
             dt = min(CONTROL_S, remaining)
@@ -157,9 +168,54 @@ class MujocoBackend(SimBackend):
             remaining -= dt
             await asyncio.sleep(dt * self.time_scale)
 
+    async def run_clock(self, on_tick: Callable[[], None] | None = None) -> None:
+        """Step the physics forever, one control period per tick, paced by ``time_scale``.
+
+        For a simulator node: the world moves on its own (``cmd_vel`` drives the base
+        when no skill does) and ``on_tick`` publishes sensors. Skills running
+        meanwhile wait for ticks instead of stepping.
+        """
+        self._ticks = asyncio.Condition()
+        try:
+            while True:
+                if not self._base_busy:
+                    self._apply_cmd_vel()
+                self._step(CONTROL_S)
+                async with self._ticks:
+                    self._ticks.notify_all()
+                if on_tick is not None:
+                    on_tick()
+                await asyncio.sleep(CONTROL_S * self.time_scale)
+        finally:
+            self._ticks = None
+
+    def set_cmd_vel(self, linear: float, angular: float) -> None:
+        """A velocity command for the base (m/s, rad/s), obeyed for 0.5 s while no skill drives."""
+        self._cmd_vel = (max(-SPEED_M_S, min(SPEED_M_S, linear)),
+                         max(-1.5, min(1.5, angular)), float(self.data.time))
+
+    def _apply_cmd_vel(self) -> None:
+        linear, angular, given = self._cmd_vel
+        if given < 0 or self.data.time - given > 0.5:
+            linear = angular = 0.0
+        yaw = self._joint("base_yaw")
+        self._ctrl("base_x", linear * math.cos(yaw))
+        self._ctrl("base_y", linear * math.sin(yaw))
+        self._ctrl("base_yaw", angular)
+
     def _stop_base(self) -> None:
         for name in ("base_x", "base_y", "base_yaw"):
             self._ctrl(name, 0.0)
+
+    @contextlib.contextmanager
+    def _driving(self) -> Iterator[None]:
+        """The base belongs to a skill: cmd_vel is ignored; the actuators stop afterwards."""
+        self._base_busy += 1
+        try:
+            yield
+        finally:
+            self._base_busy -= 1
+            self._stop_base()
 
     # ------------------------------------------------------------ base motion
 
@@ -169,7 +225,7 @@ class MujocoBackend(SimBackend):
             return
         target = self._joint("base_yaw") + math.radians(delta_deg)
         limit = math.radians(TURN_DEG_S)
-        try:
+        with self._driving():
             for _ in range(int((abs(delta_deg) / TURN_DEG_S + 5.0) / CONTROL_S)):
                 error = target - self._joint("base_yaw")
                 if abs(math.degrees(error)) < ALIGNED_DEG:
@@ -179,8 +235,6 @@ class MujocoBackend(SimBackend):
                 self._ctrl("base_yaw", max(-limit, min(limit, 3.0 * error)))
                 await self._pass(CONTROL_S)
             raise SkillFailed(f"could not turn {delta_deg:g} degrees: the base is stuck")
-        finally:
-            self._stop_base()
 
     async def _move(self, x: float, y: float, *, face: bool = True) -> None:
         """Drive to (x, y) as a differential drive; fail when blocked (a closed door)."""
@@ -193,7 +247,7 @@ class MujocoBackend(SimBackend):
             await self._turn(_wrap(heading - robot.yaw_deg))
         robot.place = None
         window: list[float] = []
-        try:
+        with self._driving():
             while True:
                 dx, dy = x - self._joint("base_x"), y - self._joint("base_y")
                 dist = math.hypot(dx, dy)
@@ -215,8 +269,6 @@ class MujocoBackend(SimBackend):
                     if window[0] - window[-1] < STALL_M:
                         raise SkillFailed(self._blocked_reason())
                     window.pop(0)
-        finally:
-            self._stop_base()
 
     def _blocked_reason(self) -> str:
         """Why the base cannot move: the door it touches, else an obstacle."""
@@ -231,6 +283,23 @@ class MujocoBackend(SimBackend):
                 name = body.removeprefix("door:").replace("_", " ")
                 return f"door closed on the way: {name}"
         return "the way is blocked"
+
+    async def _navigate_to(self, feedback: Feedback, location: str) -> str:
+        """As in the simple simulator, but a door is reached in front of its panel."""
+        door = self.world.place(location)
+        if door is None or door.kind != "door":
+            return await super()._navigate_to(feedback, location)
+        centre = next(p for p in self.world.places.values()
+                      if p.room == door.room and p.kind == "room")
+        dx, dy = centre.x - door.x, centre.y - door.y
+        dist = math.hypot(dx, dy) or 1.0
+        feedback(f"driving to the {door.name}")
+        await self._travel(door.x + dx / dist * STANDOFF_M, door.y + dy / dist * STANDOFF_M,
+                           door.room, feedback)
+        await self._face(door.x, door.y)
+        self.world.robot.place = door.name
+        feedback(f"arrived at the {door.name}")
+        return door.name
 
     async def _approach(self, place: Place) -> None:
         """Stop the base in front of ``place`` (arm's reach), facing it."""
@@ -396,20 +465,62 @@ class MujocoBackend(SimBackend):
         self.world.photos.append(str(path))
         return str(path)
 
-    def render_png(self, camera: str = "head", size: tuple[int, int] = IMAGE_SIZE) -> bytes:
-        """The camera's view as PNG bytes (the renderer lives in the calling thread)."""
+    def render_rgb(self, camera: str = "head", size: tuple[int, int] = IMAGE_SIZE
+                   ) -> tuple[int, int, bytes]:
+        """The camera's view: width, height and 8-bit RGB rows, top row first.
+
+        The renderer is made on first use in the calling thread (OpenGL contexts
+        belong to one thread), so render from the thread that steps the physics.
+        """
         width, height = size
         if self._renderer is None or (self._renderer.width, self._renderer.height) != size:
             try:
                 self._renderer = self._mj.Renderer(self.model, height, width)
             except Exception as err:  # noqa: BLE001 - mujoco.FatalError and GL errors
-                raise SkillFailed(f"camera: no OpenGL context ({' '.join(str(err).split())[:120]}"
-                                  "); set MUJOCO_GL=egl before mujoco is imported") from None
+                reason = " ".join(str(err).split())[:160]
+                hint = "; set MUJOCO_GL=egl before mujoco is imported" if "OpenGL" in reason else ""
+                raise SkillFailed(f"camera: cannot render ({reason}){hint}") from None
         self._renderer.update_scene(self.data, camera=camera)
-        pixels = self._renderer.render()
-        return _png(width, height, pixels.tobytes())
+        return width, height, self._renderer.render().tobytes()
 
-    # ------------------------------------------------------------ state
+    def render_png(self, camera: str = "head", size: tuple[int, int] = IMAGE_SIZE) -> bytes:
+        """The camera's view as PNG bytes."""
+        return _png(*self.render_rgb(camera, size))
+
+    # ------------------------------------------------------------ sensors and state
+
+    def scan(self, rays: int = 90, max_range_m: float = 8.0) -> list[float]:
+        """A planar range scan around the base, 20 cm above the floor.
+
+        Counter-clockwise from straight ahead; ``inf`` where nothing is within range.
+        """
+        import numpy as np
+
+        yaw = self._joint("base_yaw")
+        origin = np.array([self._joint("base_x"), self._joint("base_y"), 0.2])
+        base = self.model.body("base").id
+        hit = np.zeros(1, dtype=np.int32)
+        ranges = []
+        for k in range(rays):
+            angle = yaw + 2 * math.pi * k / rays
+            direction = np.array([math.cos(angle), math.sin(angle), 0.0])
+            dist = self._mj.mj_ray(self.model, self.data, origin, direction, None, 1, base, hit)
+            ranges.append(dist if 0 <= dist <= max_range_m else math.inf)
+        return ranges
+
+    def joint_positions(self) -> dict[str, float]:
+        """The robot's joints (base x/y in m, yaw in rad, lift/reach in m)."""
+        return {name: self._joint(name) for name in
+                ("base_x", "base_y", "base_yaw", "lift", "reach")}
+
+    def base_velocity(self) -> tuple[float, float]:
+        """Forward speed (m/s) and yaw rate (rad/s) of the base."""
+        dof = {n: int(self.model.jnt_dofadr[self.model.joint(n).id])
+               for n in ("base_x", "base_y", "base_yaw")}
+        yaw = self._joint("base_yaw")
+        vx, vy = self.data.qvel[dof["base_x"]], self.data.qvel[dof["base_y"]]
+        forward = vx * math.cos(yaw) + vy * math.sin(yaw)
+        return float(forward), float(self.data.qvel[dof["base_yaw"]])
 
     def physics_state(self) -> dict[str, Any]:
         """Body positions and joint angles (metres, degrees) and the simulated time."""

@@ -325,3 +325,14 @@ def _wait(future: Any, timeout: float) -> Any:
             raise TimeoutError("no answer from the action server")
         time.sleep(0.005)
     return future.result()
+
+
+def pcm16(path: str | Path) -> tuple[Any, int]:
+    """A WAV file as int16 mono samples and their rate, as a microphone driver sends them."""
+    import numpy as np
+
+    from tinyagent_ros.asr import load_audio
+
+    audio = load_audio(Path(path))
+    return (np.clip(audio.samples, -1, 1) * 32767).astype(np.int16).reshape(-1), \
+        audio.sample_rate

@@ -83,7 +83,7 @@ def build_mjcf(world: World, timestep: float = 0.01) -> str:
         f'<mujoco model={quoteattr(world.name)}>',
         '  <compiler angle="radian"/>',
         f'  <option timestep="{timestep}" gravity="0 0 -9.81"/>',
-        '  <visual><global offwidth="640" offheight="480"/></visual>',
+        '  <visual><global offwidth="1280" offheight="960"/></visual>',
         '  <default><geom friction="1 0.05 0.01"/></default>',
         '  <asset><texture name="grid" type="2d" builtin="checker" rgb1=".82 .8 .76" '
         'rgb2=".75 .73 .7" width="512" height="512"/>'
