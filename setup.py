@@ -64,6 +64,7 @@ setup(
             "tinyagent-node = tinyagent_ros.ros.node:main",
             "tinyagent-sim-skills = tinyagent_ros.ros.sim_skills:main",
             "tinyagent-sim = tinyagent_ros.ros.sim_skills:main_physics",
+            "tinyagent-base-skills = tinyagent_ros.ros.base_skills:main",
         ],
     },
 )

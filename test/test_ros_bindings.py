@@ -92,6 +92,14 @@ def test_shipped_bindings_cover_the_robot_catalog():
         "recipient": "recipient", "text": "text", "attachment": "attachment"}
 
 
+def test_gazebo_bindings_load_for_the_base_skills_and_name_what_is_unbound():
+    base = ["navigate_to", "navigate_to_pose", "drive", "rotate"]
+    bindings = load_bindings("robot_gazebo", ROBOT.subset(base))
+    assert {b.name for b in bindings.values()} == {f"base_skills/{s}" for s in base}
+    with pytest.raises(BindingError, match="no binding for skill.*leave them out"):
+        load_bindings("robot_gazebo", ROBOT)
+
+
 def test_templates_fill_nested_fields_with_filters(tmp_path):
     path = write(tmp_path, {"navigate_to_pose": {
         "topic": "geometry_msgs/msg/PoseStamped", "name": "goal_pose",

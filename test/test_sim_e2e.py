@@ -219,3 +219,49 @@ def test_robot_topics_and_cmd_vel(probe):
             node.destroy_subscription(sub)
         node.destroy_publisher(cmd)
     json.dumps({k: len(v) for k, v in seen.items()})
+
+
+def test_base_skills_drive_any_cmd_vel_odom_robot(graph):
+    """tinyagent-base-skills (the Gazebo path) on the physics sim's cmd_vel and odom."""
+    from rclpy.action import ActionClient
+
+    from tinyagent_interfaces.action import Drive, NavigateTo
+
+    graph.reset()
+    base = NodeProcess("tinyagent-base-skills", {"rate_hz": 200.0}, graph.domain)
+    node = graph.node
+    drive = ActionClient(node, Drive, "/base_skills/drive")
+    go = ActionClient(node, NavigateTo, "/base_skills/navigate_to")
+    try:
+        assert drive.wait_for_server(timeout_sec=20) and go.wait_for_server(timeout_sec=5), \
+            base.output()
+        before = graph.world()["physics"]["robot"]
+        result = send(drive, Drive.Goal(distance_m=1.0))
+        assert result.result.distance_m == 1.0, result.result.message
+        after = graph.world()["physics"]["robot"]
+        assert math.hypot(after["x"] - before["x"], after["y"] - before["y"]) == pytest.approx(
+            1.0, abs=0.1)
+        result = send(go, NavigateTo.Goal(location="kitchen"), timeout=90)
+        assert result.result.place == "kitchen", result.result.message
+        robot = graph.world()["physics"]["robot"]
+        assert math.hypot(robot["x"] - 5.0, robot["y"] + 3.0) < 0.15
+        blocked = send(go, NavigateTo.Goal(location="garden"), timeout=90)
+        assert blocked.result.message == "the way is blocked"  # the closed front door
+    finally:
+        drive.destroy()
+        go.destroy()
+        assert base.stop() == 0, base.output()
+
+
+def send(client, goal, timeout=60.0):
+    handle = wait(client.send_goal_async(goal), 10.0)
+    assert handle.accepted
+    return wait(handle.get_result_async(), timeout)
+
+
+def wait(future, timeout):
+    deadline = time.monotonic() + timeout
+    while not future.done():
+        assert time.monotonic() < deadline, "no answer from the action server"
+        time.sleep(0.01)
+    return future.result()

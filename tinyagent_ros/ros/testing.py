@@ -117,6 +117,7 @@ class Probe:
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("probe", context=self.context)
         self.agent = agent
+        self.domain = domain
         self._tool_clients: dict[str, Any] = {}
         self.events: list[dict[str, Any]] = []
         self.plans: list[str] = []
