@@ -3,6 +3,7 @@
 For real ROS 2 installs (launch and launch_ros are not on PyPI)::
 
     ros2 launch tinyagent_ros sim.launch.py time_scale:=0.5
+    ros2 launch tinyagent_ros sim.launch.py physics:=mujoco   # the MuJoCo home
 
 Its actions are ``<namespace>/sim_robot/<skill>`` (config/bindings/robot_sim.yaml);
 ``sim_robot/get_world_state`` and ``sim_robot/reset`` (std_srvs/srv/Trigger) and the
@@ -25,6 +26,8 @@ def generate_launch_description():
                               description="Simulated world: a shipped name or a YAML path."),
         DeclareLaunchArgument("time_scale", default_value="1.0",
                               description="Simulated durations are multiplied by this."),
+        DeclareLaunchArgument("physics", default_value="kinematic",
+                              description="kinematic, or mujoco (physics, robot topics)."),
         Node(
             package="tinyagent_ros",
             executable="tinyagent-sim-skills",
@@ -33,6 +36,7 @@ def generate_launch_description():
             parameters=[{
                 "world": LaunchConfiguration("world"),
                 "time_scale": LaunchConfiguration("time_scale"),
+                "physics": LaunchConfiguration("physics"),
             }],
             output="screen",
         ),
