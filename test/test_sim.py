@@ -64,7 +64,7 @@ def test_backend_is_a_backend_and_registered():
     sim = get_backend("sim", time_scale=0.001)
     assert isinstance(sim, SimBackend) and isinstance(sim, Backend)
     with pytest.raises(ValueError,
-                       match="unknown backend 'ros2'; choose one of: dry-run, macos, sim"):
+                       match="unknown backend 'ros2'; choose one of: dry-run, macos, mujoco, sim"):
         get_backend("ros2")
 
 

@@ -345,11 +345,7 @@ class MujocoBackend(SimBackend):
 
     async def _pick_up(self, feedback: Feedback, object_id: str) -> str:
         world = self.world
-        if world.robot.held:
-            raise SkillFailed(f"gripper already holding {world.robot.held}")
-        item = world.find_item(object_id, world.visible_items())
-        if item is None:
-            raise SkillFailed(f"object not visible here: {object_id} ({world.robot.room})")
+        item = self._graspable(object_id)
         await self._approach(world.places[item.place])
         x, y, z = self._body_pos(body_name("object", item.id))
         await self._face(x, y)
@@ -365,16 +361,7 @@ class MujocoBackend(SimBackend):
         return item.id
 
     async def _place(self, feedback: Feedback, object_id: str, location: str) -> str:
-        world = self.world
-        item = self._held(object_id)
-        target = world.place(location)
-        if target is None:
-            raise SkillFailed(f"unknown place: {location}")
-        if target.room != world.robot.room:
-            raise SkillFailed(f"the {target.name} is not here (robot is in the {world.robot.room})")
-        box = world.openables.get(target.name)
-        if box is not None and not box.open:
-            raise SkillFailed(f"the {box.name} is closed")
+        item, target = self._place_target(object_id, location)
         await self._approach(target)
         top = surface_z(target.name) if target.kind == "surface" else 0.0
         x, y = self._free_spot(target, item.id)
@@ -384,7 +371,7 @@ class MujocoBackend(SimBackend):
         await self._pass(0.6)  # it drops the last centimetres and settles
         await self._arm_to(1.0, 0.0)
         _, _, z = self._body_pos(body_name("object", item.id))
-        world.release(item, place=target.name)
+        self.world.release(item, place=target.name)
         if abs(z - (top + OBJECT_HALF)) > 0.05:
             item.place = None  # on the floor
             raise SkillFailed(f"{item.label} fell off the {target.name}")
@@ -402,10 +389,7 @@ class MujocoBackend(SimBackend):
 
     async def _hand_over(self, feedback: Feedback, object_id: str, person: str) -> str:
         world = self.world
-        item = self._held(object_id)
-        who = world.person(person)
-        if who is None:
-            raise SkillFailed(f"unknown person: {person}")
+        item, who = self._receiver(object_id, person)
         hx, hy, hz = self._body_pos(body_name("hand", who))
         if math.hypot(hx - world.robot.x, hy - world.robot.y) > REACH_M + GRIPPER_X:
             where = world.places[world.people[who]].name
@@ -421,26 +405,16 @@ class MujocoBackend(SimBackend):
         world.release(item, person=who)
         return f"handed {item.id} to {who}"
 
-    async def _open_door(self, feedback: Feedback, door: str) -> str:
-        world = self.world
-        box = world.openable(door)
-        if box is None:
-            raise SkillFailed(f"unknown door: {door}")
-        if world.robot.room not in box.rooms:
-            raise SkillFailed(f"the {box.name} is not here (robot is in the {world.robot.room})")
-        hinge = body_name("hinge", box.name)
-        if box.open:
-            return f"{box.name} already open"
-        await self._approach(world.places[box.name])
-        angle = self._swing_away(box.name)
-        self._ctrl(hinge, angle)
+    async def _swing_open(self, name: str) -> None:
+        """Drive the hinge 90 degrees away from the robot; fail if it does not swing."""
+        hinge = body_name("hinge", name)
+        self._ctrl(hinge, self._swing_away(name))
         for _ in range(int(4.0 / CONTROL_S)):
             await self._pass(CONTROL_S)
             if abs(self._joint(hinge)) >= OPEN_RAD:
-                box.open = True
-                return f"{box.name} open"
+                return
         self._ctrl(hinge, self._joint(hinge))
-        raise SkillFailed(f"the {box.name} is stuck")
+        raise SkillFailed(f"the {name} is stuck")
 
     def _swing_away(self, name: str) -> float:
         """The hinge angle that swings a door away from the robot (+90 or -90 degrees)."""

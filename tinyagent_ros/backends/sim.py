@@ -279,20 +279,27 @@ class SimBackend:
             raise SkillFailed(f"not holding {object_id}")
         return item
 
-    async def _pick_up(self, feedback: Feedback, object_id: str) -> str:
+    def _graspable(self, object_id: str) -> Item:
+        """The visible object to pick up; fail if the gripper is full or nothing matches."""
         world = self.world
         if world.robot.held:
             raise SkillFailed(f"gripper already holding {world.robot.held}")
         item = world.find_item(object_id, world.visible_items())
         if item is None:
             raise SkillFailed(f"object not visible here: {object_id} ({world.robot.room})")
+        return item
+
+    async def _pick_up(self, feedback: Feedback, object_id: str) -> str:
+        world = self.world
+        item = self._graspable(object_id)
         await self._approach(world.places[item.place])
         feedback(f"grasping {item.label}")
         await self._pass(ARM_S)
         world.grasp(item)
         return item.id
 
-    async def _place(self, feedback: Feedback, object_id: str, location: str) -> str:
+    def _place_target(self, object_id: str, location: str) -> tuple[Item, Place]:
+        """The held object and the place to put it; fail unless it is here and open."""
         world = self.world
         item = self._held(object_id)
         target = world.place(location)
@@ -303,17 +310,26 @@ class SimBackend:
         box = world.openables.get(target.name)
         if box is not None and not box.open:
             raise SkillFailed(f"the {box.name} is closed")
+        return item, target
+
+    def _receiver(self, object_id: str, person: str) -> tuple[Item, str]:
+        """The held object and the canonical name of the person to hand it to."""
+        item = self._held(object_id)
+        who = self.world.person(person)
+        if who is None:
+            raise SkillFailed(f"unknown person: {person}")
+        return item, who
+
+    async def _place(self, feedback: Feedback, object_id: str, location: str) -> str:
+        item, target = self._place_target(object_id, location)
         await self._approach(target)
         await self._pass(ARM_S)
-        world.release(item, place=target.name)
+        self.world.release(item, place=target.name)
         return f"{item.id} on the {target.name}"
 
     async def _hand_over(self, feedback: Feedback, object_id: str, person: str) -> str:
         world = self.world
-        item = self._held(object_id)
-        who = world.person(person)
-        if who is None:
-            raise SkillFailed(f"unknown person: {person}")
+        item, who = self._receiver(object_id, person)
         where = world.places[world.people[who]]
         if where.distance(world.robot.x, world.robot.y) > REACH_M:
             raise SkillFailed(f"person not next to the robot: {who} is at the {where.name}")
@@ -332,9 +348,13 @@ class SimBackend:
         if box.open:
             return f"{box.name} already open"
         await self._approach(world.places[box.name])
-        await self._pass(ARM_S)
+        await self._swing_open(box.name)
         box.open = True
         return f"{box.name} open"
+
+    async def _swing_open(self, name: str) -> None:
+        """The arm opens the door or appliance ``name`` (the robot stands at it)."""
+        await self._pass(ARM_S)
 
     # ------------------------------------------------------------ speaker, phone, battery
 
