@@ -163,9 +163,9 @@ def test_every_gold_answer_survives_the_plan_language_and_passes_the_checker(cat
         reason = score(case, calls)
         if reason:
             failures.append(f"{case.id}: {reason}")
-    # 13 of 1240 cannot pass (docs/bfcl.md): an explicit 0/False for an optional parameter
-    # without a default reads as "left out", "$20" in a string is a reference, and a few
-    # answers contradict their own schema
+    # 13 of 1240 cannot pass (docs/bfcl.md): a required 0/False/default of an optional
+    # parameter reads as "left out", "$20" in a string is a reference, and a few answers
+    # contradict their own schema
     assert len(failures) <= 0.035 * len(cases), failures[:10]
 
 
