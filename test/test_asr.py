@@ -406,3 +406,11 @@ def test_word_error_rate_reads_spelled_numbers_as_digits():
     assert asr.normalize_words("one hundred twenty three") == ["123"]
     assert asr.word_error_rate("rotate ninety degrees", "Rotate 90 degrees.") == 0.0
     assert asr.word_error_rate("drive two meters", "drive to meters") == 1 / 3
+
+
+def test_a_short_command_is_not_transcribed_twice(transcriber):
+    """whisper.cpp used to repeat a short clip's sentence to fill its shrunk window."""
+    # espeak-ng -v en-us -s 170 "hey, um, where's Bob right now?" (2.5 s, 16 kHz)
+    result = transcriber.transcribe(Path(__file__).parent / "data" / "audio" / "bob.wav")
+    assert len(result.segments) == 1
+    assert asr.normalize_words(result.text) == ["hey", "um", "where's", "bob", "right", "now"]

@@ -36,7 +36,11 @@ WHISPER_MODEL_ENV = "TINYAGENT_WHISPER_MODEL"
 DEFAULT_ASSET = "whisper-tiny.en"
 
 _MAX_RATE = 768_000
-_NON_SPEECH = re.compile(r"^\s*[\[(][^\])]*[\])]\s*$")  # "[BLANK_AUDIO]", "(wind blowing)"
+_NON_SPEECH = re.compile(r"\s*(?:\[[^\]]*\]|\([^)]*\))\s*")  # "[BLANK_AUDIO]", "(wind blowing)"
+#: Audio up to this long is decoded as one segment (a spoken command); longer audio in
+#: whisper's own segments. With a shrunk encoder window, whisper.cpp's second segment
+#: of a short clip tends to repeat the first one word for word.
+SINGLE_SEGMENT_S = 20.0
 
 
 class ASRError(Exception):
@@ -329,8 +333,9 @@ class Transcriber:
         params: dict[str, Any] = {
             "n_threads": max(1, int(n_threads)), "print_progress": False,
             "print_realtime": False, "print_timestamps": False, "no_context": True,
-            "language": language if multilingual else "en", "suppress_blank": True,
-            "suppress_nst": True}
+            # non-speech tokens are not suppressed: forbidding "[BLANK_AUDIO]" after the
+            # last word made whisper repeat the sentence to fill the window
+            "language": language if multilingual else "en", "suppress_blank": True}
         if self.initial_prompt:  # pywhispercpp rejects None here
             params["initial_prompt"] = self.initial_prompt
         self._model = Model(str(path), redirect_whispercpp_logs_to=None, **params)
@@ -369,10 +374,14 @@ class Transcriber:
             start = time.perf_counter()
             ctx = (auto_audio_ctx(mono.size / SAMPLE_RATE, self.hparams.n_audio_ctx)
                    if self.audio_ctx == "auto" else int(self.audio_ctx))
-            raw = self._model.transcribe(mono, audio_ctx=ctx)
+            raw = self._model.transcribe(mono, audio_ctx=ctx,
+                                         single_segment=seconds <= SINGLE_SEGMENT_S)
             elapsed = time.perf_counter() - start
-        segments = [Segment(s.t0 / 100.0, min(s.t1 / 100.0, seconds), s.text.strip())
-                    for s in raw if s.text.strip() and not _NON_SPEECH.match(s.text)]
+        segments = []
+        for s in raw:
+            text = " ".join(_NON_SPEECH.sub(" ", s.text).split())
+            if text:
+                segments.append(Segment(s.t0 / 100.0, min(s.t1 / 100.0, seconds), text))
         text = " ".join(s.text for s in segments).strip()
         return Transcript(text, segments, seconds, elapsed, elapsed / max(seconds, 1e-9), name)
 
