@@ -111,6 +111,8 @@ class AgentSettings(BaseModel):
     whisper_model: str = Field("", description="whisper.cpp ggml file; empty: the installed "
                                                "whisper-tiny.en.")
     asr_threads: int = Field(1, ge=1, description="CPU threads for whisper.")
+    whisper_prompt: str = Field("", description="Text whisper decodes after (vocabulary "
+                                                "bias: place, people, object names).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero VAD speech "
                                                               "probability that opens speech.")
     min_utterance_s: float = Field(0.3, ge=0, description="Shorter speech is dropped.")
@@ -265,7 +267,8 @@ class AgentNode(LifecycleNode):
                                         trailing_silence_s=settings.trailing_silence_s)
             listener = Listener(
                 ListenerSettings(Path(settings.whisper_model) if settings.whisper_model else None,
-                                 settings.asr_threads, segmenter),
+                                 settings.asr_threads, segmenter,
+                                 settings.whisper_prompt or None),
                 on_text=self._on_speech_text, on_event=self._on_speech_event)
         except (ListenerError, ValueError) as err:
             raise ConfigureError(f"speech: {err} (or set listen: false)") from None
