@@ -16,7 +16,11 @@ def spin_until_signal(executor: MultiThreadedExecutor, stop: threading.Event) ->
             executor.spin()
         except (ExternalShutdownException, KeyboardInterrupt):
             pass
-        stop.set()
+        except Exception:  # after shutdown the wait set fails: "context is not valid"
+            if rclpy.ok():
+                raise
+        finally:
+            stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
