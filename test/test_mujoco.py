@@ -110,3 +110,11 @@ def test_cancel_stops_the_base_at_once():
 
 def test_registered_as_a_backend():
     assert isinstance(get_backend("mujoco", time_scale=0.0), MujocoBackend)
+
+
+def test_describe_scene_lists_what_the_head_camera_sees(sim):
+    facing = run(sim, '1. navigate_to("kitchen counter")\n2. describe_scene()\n3. join()')
+    assert facing.results[2].value == "In the kitchen I see the red cup on the kitchen counter."
+    turned = run(sim, '1. rotate(180)\n2. describe_scene()\n3. join()')
+    seen = turned.results[2].value
+    assert "red cup" not in seen and "blue mug on the kitchen table" in seen

@@ -285,21 +285,25 @@ class MujocoBackend(SimBackend):
         return "the way is blocked"
 
     async def _navigate_to(self, feedback: Feedback, location: str) -> str:
-        """As in the simple simulator, but a door is reached in front of its panel."""
-        door = self.world.place(location)
-        if door is None or door.kind != "door":
+        """As in the simple simulator, but a door or a surface is reached in front of it,
+        facing it (on the side of its room's centre), as a robot stands at a table.
+        """
+        spot = self.world.place(location) or self.world.person_place(location)
+        if spot is None or spot.kind not in ("door", "surface"):
             return await super()._navigate_to(feedback, location)
         centre = next(p for p in self.world.places.values()
-                      if p.room == door.room and p.kind == "room")
-        dx, dy = centre.x - door.x, centre.y - door.y
-        dist = math.hypot(dx, dy) or 1.0
-        feedback(f"driving to the {door.name}")
-        await self._travel(door.x + dx / dist * STANDOFF_M, door.y + dy / dist * STANDOFF_M,
-                           door.room, feedback)
-        await self._face(door.x, door.y)
-        self.world.robot.place = door.name
-        feedback(f"arrived at the {door.name}")
-        return door.name
+                      if p.room == spot.room and p.kind == "room")
+        dx, dy = centre.x - spot.x, centre.y - spot.y
+        dist = math.hypot(dx, dy)
+        if dist < 1e-6:
+            dx, dy, dist = 1.0, 0.0, 1.0
+        feedback(f"driving to the {spot.name}")
+        await self._travel(spot.x + dx / dist * STANDOFF_M, spot.y + dy / dist * STANDOFF_M,
+                           spot.room, feedback)
+        await self._face(spot.x, spot.y)
+        self.world.robot.place = spot.name
+        feedback(f"arrived at the {spot.name}")
+        return spot.name
 
     async def _approach(self, place: Place) -> None:
         """Stop the base in front of ``place`` (arm's reach), facing it."""
@@ -460,6 +464,40 @@ class MujocoBackend(SimBackend):
     def render_png(self, camera: str = "head", size: tuple[int, int] = IMAGE_SIZE) -> bytes:
         """The camera's view as PNG bytes."""
         return _png(*self.render_rgb(camera, size))
+
+    def _in_view(self, body: str, max_m: float = 6.0) -> bool:
+        """The body's centre is inside the head camera's view and nothing hides it."""
+        import numpy as np
+
+        cam = self.model.camera("head").id
+        origin = self.data.cam_xpos[cam]
+        axes = self.data.cam_xmat[cam].reshape(3, 3)
+        target = self.data.xpos[self.model.body(body).id]
+        offset = target - origin
+        dist = float(np.linalg.norm(offset))
+        right, up, depth = axes.T @ offset @ np.diag([1.0, 1.0, -1.0])
+        half_v = math.radians(float(self.model.cam_fovy[cam])) / 2
+        half_h = math.atan(math.tan(half_v) * IMAGE_SIZE[0] / IMAGE_SIZE[1])
+        if not 0 < dist <= max_m or depth <= 0:
+            return False
+        if abs(math.atan2(right, depth)) > half_h or abs(math.atan2(up, depth)) > half_v:
+            return False
+        hit = np.zeros(1, dtype=np.int32)
+        seen = self._mj.mj_ray(self.model, self.data, origin, offset / dist, None, 1,
+                               self.model.body("base").id, hit)
+        if seen < 0 or seen >= dist - 0.06:
+            return True
+        return int(self.model.geom_bodyid[hit[0]]) == self.model.body(body).id
+
+    def _people_in_view(self) -> list[str]:
+        # there are no walls: the room stands in for them
+        return [who for who in super()._people_in_view()
+                if self._in_view(body_name("person", who))
+                or self._in_view(body_name("hand", who))]
+
+    def _items_in_view(self) -> list[Any]:
+        return [item for item in super()._items_in_view()
+                if self._in_view(body_name("object", item.id))]
 
     # ------------------------------------------------------------ sensors and state
 

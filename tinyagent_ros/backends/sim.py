@@ -257,17 +257,22 @@ class SimBackend:
     async def _describe_scene(self, feedback: Feedback) -> str:
         await self._pass(CAMERA_S)
         world = self.world
-        room = world.robot.room
-        seen = [
-            "you" if who == "user" else who.capitalize()
-            for who, where in world.people.items()
-            if world.places[where].room == room
-        ]
+        seen = ["you" if who == "user" else who.capitalize() for who in self._people_in_view()]
         seen += [
             f"the {i.label} {'in' if i.place in world.openables else 'on'} the {i.place}"
-            for i in world.visible_items()
+            for i in self._items_in_view()
         ]
-        return f"In the {room} I see {', '.join(seen) if seen else 'nothing of note'}."
+        return f"In the {world.robot.room} I see {', '.join(seen) if seen else 'nothing of note'}."
+
+    def _people_in_view(self) -> list[str]:
+        """Who the camera sees: here, everyone in the robot's room."""
+        world = self.world
+        return [who for who, where in world.people.items()
+                if world.places[where].room == world.robot.room]
+
+    def _items_in_view(self) -> list[Item]:
+        """What the camera sees: here, every object lying in the robot's room."""
+        return self.world.visible_items()
 
     # ------------------------------------------------------------ arm
 
