@@ -26,14 +26,22 @@ import asyncio
 import contextlib
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tinyagent_ros.backends.base import Feedback, SkillFailed
-from tinyagent_ros.backends.sim import REACH_M, SPEED_M_S, TURN_DEG_S, SimBackend, _png, _wrap
+from tinyagent_ros.backends.sim import (
+    BATTERY_PCT_PER_M,
+    REACH_M,
+    SPEED_M_S,
+    TURN_DEG_S,
+    SimBackend,
+    _png,
+    _wrap,
+)
+from tinyagent_ros.sim.control import go_to_goal
 from tinyagent_ros.sim.mjcf import (
     OBJECT_HALF,
     body_name,
@@ -102,7 +110,7 @@ class MujocoBackend(SimBackend):
             self._ctrl(body_name("hinge", box.name), angle)
         mujoco.mj_forward(self.model, self.data)
         self._last_xy = (robot.x, robot.y)
-        self._pass_sync(0.5)  # let the objects settle on their surfaces
+        self._step(0.5)  # let the objects settle on their surfaces
         #: Set while :meth:`run_clock` steps the physics; skills then wait for its ticks.
         self._ticks: asyncio.Condition | None = None
         self._base_busy = 0
@@ -134,12 +142,6 @@ class MujocoBackend(SimBackend):
         self._mj.mj_step(self.model, self.data, nstep=steps)
         self._sync_robot()
 
-    def _pass_sync(self, seconds: float) -> None:
-        remaining = seconds
-        while remaining > 1e-9:
-            self._step(min(CONTROL_S, remaining))
-            remaining -= CONTROL_S
-
     def _sync_robot(self) -> None:
         """Copy the base pose into the world model and drain the battery by distance."""
         robot = self.world.robot
@@ -149,8 +151,6 @@ class MujocoBackend(SimBackend):
         robot.x, robot.y = x, y
         robot.yaw_deg = _wrap(math.degrees(self._joint("base_yaw")))
         if moved > 1e-4:
-            from tinyagent_ros.backends.sim import BATTERY_PCT_PER_M
-
             robot.charging = False
             robot.battery = max(0.0, robot.battery - BATTERY_PCT_PER_M * moved)
 
@@ -249,20 +249,17 @@ class MujocoBackend(SimBackend):
         window: list[float] = []
         with self._driving():
             while True:
-                dx, dy = x - self._joint("base_x"), y - self._joint("base_y")
-                dist = math.hypot(dx, dy)
+                yaw = self._joint("base_yaw")
+                speed, turn, dist = go_to_goal(
+                    self._joint("base_x"), self._joint("base_y"), yaw, x, y,
+                    backwards=backwards, max_speed=SPEED_M_S, max_turn=1.5, turn_gain=3.0)
                 if dist < ARRIVED_M:
                     return
                 if robot.battery <= 0:
                     raise SkillFailed("battery empty")
-                yaw = self._joint("base_yaw")
-                bearing = math.atan2(dy, dx) + (math.pi if backwards else 0.0)
-                error = math.atan2(math.sin(bearing - yaw), math.cos(bearing - yaw))
-                speed = min(SPEED_M_S, 1.5 * dist) * max(0.0, math.cos(error))
-                speed = -speed if backwards else speed
                 self._ctrl("base_x", speed * math.cos(yaw))
                 self._ctrl("base_y", speed * math.sin(yaw))
-                self._ctrl("base_yaw", max(-1.5, min(1.5, 3.0 * error)))
+                self._ctrl("base_yaw", turn)
                 await self._pass(CONTROL_S)
                 window.append(dist)
                 if len(window) > STALL_S / CONTROL_S:
@@ -433,15 +430,9 @@ class MujocoBackend(SimBackend):
 
     # ------------------------------------------------------------ camera
 
-    async def _take_photo(self, feedback: Feedback, subject: str) -> str:
-        from tinyagent_ros.backends.sim import CAMERA_S
-
-        await self._pass(CAMERA_S)
-        slug = re.sub(r"[^a-z0-9]+", "_", subject.lower()).strip("_")[:40] or "photo"
-        path = self.photo_dir / f"photo_{len(self.world.photos) + 1:03d}_{slug}.png"
-        path.write_bytes(self.render_png())
-        self.world.photos.append(str(path))
-        return str(path)
+    def _photo_png(self) -> bytes:
+        """The head camera's view."""
+        return self.render_png()
 
     def render_rgb(self, camera: str = "head", size: tuple[int, int] = IMAGE_SIZE
                    ) -> tuple[int, int, bytes]:

@@ -250,9 +250,13 @@ class SimBackend:
         await self._pass(CAMERA_S)
         slug = re.sub(r"[^a-z0-9]+", "_", subject.lower()).strip("_")[:40] or "photo"
         path = self.photo_dir / f"photo_{len(self.world.photos) + 1:03d}_{slug}.png"
-        path.write_bytes(_room_png(self.world))
+        path.write_bytes(self._photo_png())
         self.world.photos.append(str(path))
         return str(path)
+
+    def _photo_png(self) -> bytes:
+        """What the camera takes: here, a top-down map of the robot's room."""
+        return _room_png(self.world)
 
     async def _describe_scene(self, feedback: Feedback) -> str:
         await self._pass(CAMERA_S)

@@ -32,6 +32,7 @@ from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 
 from tinyagent_ros.ros.process import shut_down, spin_until_signal
+from tinyagent_ros.sim.control import angle_diff, clip, go_to_goal
 from tinyagent_ros.sim.world import World, load_world
 
 
@@ -129,10 +130,10 @@ class BaseSkillsNode(Node):
 
     def _turn_to(self, goal: Any, yaw: float) -> None:
         def step(pose: tuple[float, ...]) -> tuple[float, float, float] | None:
-            error = _angle(yaw - pose[2])
+            error = angle_diff(yaw - pose[2])
             if abs(error) < self.tolerance_rad:
                 return None
-            return 0.0, _clip(2.5 * error, self.max_turn), abs(error)
+            return 0.0, clip(2.5 * error, self.max_turn), abs(error)
 
         self._loop(goal, step)
 
@@ -144,14 +145,10 @@ class BaseSkillsNode(Node):
             self._turn_to(goal, math.atan2(y - start[1], x - start[0]))
 
         def step(pose: tuple[float, ...]) -> tuple[float, float, float] | None:
-            dx, dy = x - pose[0], y - pose[1]
-            dist = math.hypot(dx, dy)
-            if dist < self.tolerance_m:
-                return None
-            bearing = math.atan2(dy, dx) + (math.pi if backwards else 0.0)
-            error = _angle(bearing - pose[2])
-            speed = min(self.max_speed, 1.5 * dist) * max(0.0, math.cos(error))
-            return (-speed if backwards else speed), _clip(2.5 * error, self.max_turn), dist
+            command = go_to_goal(pose[0], pose[1], pose[2], x, y, backwards=backwards,
+                                 max_speed=self.max_speed, max_turn=self.max_turn,
+                                 turn_gain=2.5)
+            return None if command[2] < self.tolerance_m else command
 
         self._loop(goal, step)
 
@@ -219,14 +216,6 @@ class BaseSkillsNode(Node):
                             goal_callback=lambda g: GoalResponse.ACCEPT,
                             cancel_callback=lambda g: CancelResponse.ACCEPT,
                             callback_group=group)
-
-
-def _angle(a: float) -> float:
-    return math.atan2(math.sin(a), math.cos(a))
-
-
-def _clip(value: float, limit: float) -> float:
-    return max(-limit, min(limit, value))
 
 
 def main(args: list[str] | None = None) -> None:
