@@ -235,6 +235,10 @@ def test_base_skills_drive_any_cmd_vel_odom_robot(graph):
     try:
         assert drive.wait_for_server(timeout_sec=20) and go.wait_for_server(timeout_sec=5), \
             base.output()
+        # the client sees the server before the server sees the client's response reader;
+        # a goal sent in that gap gets no answer (as Probe.wait_ready, let discovery finish)
+        assert base.wait_for_line("base skills on", 20), base.output()
+        time.sleep(1.0)
         before = graph.world()["physics"]["robot"]
         result = send(drive, Drive.Goal(distance_m=1.0))
         assert result.result.distance_m == 1.0, result.result.message
