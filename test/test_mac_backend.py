@@ -688,7 +688,7 @@ def test_node_serves_each_mac_tool_as_a_service_and_runs_plans_on_the_fake(fake,
         '1. get_email_address("Alice Smith")\n'
         '2. create_calendar_event("Sync", "2026-11-21 15:00:00", "", "", ["$1"], "", "")\n'
         "3. join()")}), encoding="utf-8")
-    domain = pick_domain()
+    domain = pick_domain(5)
     env = {"TINYAGENT_OSASCRIPT": str(fake.bin / "osascript"),
            "TINYAGENT_MDFIND": str(fake.bin / "mdfind"), "TINYAGENT_OPEN": str(fake.bin / "open")}
     node = NodeProcess("tinyagent-node", {"catalog": "mac", "backend": "macos",

@@ -69,7 +69,7 @@ PLANS = {
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory):
-    domain = pick_domain()
+    domain = pick_domain(6)
     folder = tmp_path_factory.mktemp("e2e")
     plans = folder / "plans.yaml"
     plans.write_text(yaml.safe_dump(PLANS), encoding="utf-8")
