@@ -26,6 +26,7 @@ from typing import Any
 import click
 import numpy as np
 
+from tinyagent_ros.numerals import Word, numbers_as_digits
 from tinyagent_ros.whisper_convert import Hparams
 
 #: Whisper's input rate.
@@ -389,54 +390,10 @@ class Transcriber:
 # --------------------------------------------------------------------------- scoring
 
 
-_UNITS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen".split())}
-_TENS = {w: 10 * i for i, w in enumerate(
-    "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()) if w != "_"}
-_SCALES = {"hundred": 100, "thousand": 1000}
-
-
-def _numbers_as_digits(words: list[str]) -> list[str]:
-    """Spelled-out numbers as digits ("forty five" -> "45"), so "3" and "three" agree.
-
-    Digits read one by one stay separate ("one two three" -> "1 2 3"), as whisper
-    writes them.
-    """
-    out: list[str] = []
-    value: int | None = None
-    last = ""
-    for word in words:
-        if word in _TENS:
-            if value is not None and last == "scale":
-                value += _TENS[word]
-            else:
-                out.extend([] if value is None else [str(value)])
-                value = _TENS[word]
-            last = "tens"
-        elif word in _UNITS:
-            unit = _UNITS[word]
-            if value is not None and (last == "scale" or (last == "tens" and 0 < unit < 10)):
-                value += unit
-            else:
-                out.extend([] if value is None else [str(value)])
-                value = unit
-            last = "unit"
-        elif word in _SCALES and value is not None and last in ("unit", "tens"):
-            value *= _SCALES[word]
-            last = "scale"
-        else:
-            out.extend([] if value is None else [str(value)])
-            out.append(word)
-            value, last = None, ""
-    out.extend([] if value is None else [str(value)])
-    return out
-
-
 def normalize_words(text: str) -> list[str]:
     """Lowercase words without punctuation, numbers as digits (for word error rates)."""
     words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
-    return _numbers_as_digits(words)
+    return [w.text for w in numbers_as_digits([Word(w) for w in words])]
 
 
 def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:

@@ -115,19 +115,21 @@ def planner_options(command):
                      show_default=True,
                      help="Retrieved in-context examples per prompt."),
         click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar."),
+        click.option("--no-date-hints", is_flag=True,
+                     help="Do not spell out what the command's dates and times resolve to."),
     ]):
         command = option(command)
     return command
 
 
 def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapter: bool,
-                  tools: str, examples: int, no_grammar: bool) -> Any:
+                  tools: str, examples: int, no_grammar: bool, no_date_hints: bool) -> Any:
     from tinyagent_ros.planner import PlannerSettings, build_planner
 
     if adapter and no_adapter:
         raise click.UsageError("--adapter and --no-adapter exclude each other")
     settings = PlannerSettings(model_path=Path(model) if model else None,
-                               use_grammar=not no_grammar)
+                               use_grammar=not no_grammar, date_hints=not no_date_hints)
     return build_planner(catalog, settings, tools=tools, examples=examples,
                          adapter=None if no_adapter else adapter or "default")
 

@@ -52,6 +52,8 @@ class PlannerSettings:
     n_ctx: int = 4096
     n_threads: int | None = None
     use_grammar: bool = True
+    #: Spell out what the command's dates and times resolve to (catalogs with dates).
+    date_hints: bool = True
     max_tokens: int = 512
     max_tasks: int = DEFAULT_MAX_TASKS
     seed: int = 0
@@ -261,7 +263,8 @@ class Planner:
         examples = self.retriever.retrieve(query, skills) if self.retriever else []
         if today is None and self.catalog.name == "mac":
             today = dt.date.today()
-        return build_prompt(self.catalog, query, skills, examples, today)
+        return build_prompt(self.catalog, query, skills, examples, today,
+                            self.settings.date_hints)
 
     def render(self, prompt: Prompt, previous: str | None = None) -> str:
         """The prompt as the model's chat template writes it, ending where the plan begins."""

@@ -2,7 +2,10 @@
 
 Instruction and rules first (the same for every command of a catalog, so
 llama.cpp can reuse their KV cache), then the selected skills, the date,
-retrieved examples, and the question as the user turn.
+retrieved examples, and the question as the user turn. With a date, each
+question is followed by what its dates and times resolve to
+(:mod:`tinyagent_ros.datetimes`), in the examples as well, so the model
+learns to copy them.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from tinyagent_ros.catalog import Catalog, Skill
+from tinyagent_ros.datetimes import hint
 from tinyagent_ros.paths import share_path
 
 
@@ -21,6 +25,8 @@ class Example:
 
     query: str
     plan: str
+    #: The day the example's relative dates were said on (for its date line).
+    today: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,20 @@ def describe_skill(number: int, skill: Skill) -> str:
     return f"{number}. {skill.signature}{returns}\n   {skill.description.strip()}"
 
 
-def format_examples(examples: tuple[Example, ...] | list[Example]) -> str:
+def question(query: str, today: dt.date | None, date_hints: bool = True) -> str:
+    """The question as the prompt states it, with its resolved dates when ``today`` is known."""
+    text = f"Question: {query.strip()}"
+    dates = hint(query, today) if today is not None and date_hints else ""
+    return f"{text}\n{dates}" if dates else text
+
+
+def format_examples(examples: tuple[Example, ...] | list[Example],
+                    date_hints: bool = True) -> str:
     """TinyAgent's example block: Question, plan, ``###``."""
     if not examples:
         return ""
-    body = "".join(f"Question: {e.query}\n{e.plan}\n###\n" for e in examples)
+    body = "".join(f"{question(e.query, e.today, date_hints)}\n{e.plan}\n###\n"
+                   for e in examples)
     return f"\nHere are some examples:\n{body}"
 
 
@@ -62,8 +77,13 @@ def build_prompt(
     skills: list[str] | None = None,
     examples: list[Example] | tuple[Example, ...] = (),
     today: dt.date | None = None,
+    date_hints: bool = True,
 ) -> Prompt:
-    """Build the prompt for ``query`` with the selected skills (all when None), in catalog order."""
+    """Build the prompt for ``query`` with the selected skills (all when None), in catalog order.
+
+    ``today`` (catalogs with dates) adds the date line and, unless
+    ``date_hints`` is off, what the question's dates and times resolve to.
+    """
     selected = catalog if skills is None else catalog.subset(skills)
     listed = "\n".join(describe_skill(i, s) for i, s in enumerate(selected.skills, 1))
     rules = "".join(f"- {r}\n" for r in catalog.rules)
@@ -76,11 +96,11 @@ def build_prompt(
         skills=listed,
         n_join=len(selected.skills) + 1,
         today=date_line,
-        examples=format_examples(tuple(examples)),
+        examples=format_examples(tuple(examples), date_hints),
     ).strip()
     return Prompt(
         system=system,
-        user=f"Question: {query.strip()}",
+        user=question(query, today, date_hints),
         skills=tuple(selected.names),
         examples=tuple(examples),
     )

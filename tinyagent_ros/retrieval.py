@@ -12,6 +12,7 @@ planner is offered.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections import defaultdict
@@ -168,7 +169,7 @@ class ExampleRetriever:
             encoder = encoder or default_encoder()
         except EncoderError as err:
             raise RetrievalError(str(err)) from None
-        examples = [Example(r["query"], r["plan"]) for r in rows]
+        examples = [Example(r["query"], r["plan"], _day(r.get("today"))) for r in rows]
         return cls(examples, matrix, masks, skills, encoder, k)
 
     def __len__(self) -> int:
@@ -210,6 +211,10 @@ class ExampleRetriever:
             rest = np.where(usable, -np.inf, sims)
             chosen += [i for i in _top(rest, k - len(chosen)) if not usable[i]]
         return [self.examples[i] for i in chosen]
+
+
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
 
 
 def _similarities(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:

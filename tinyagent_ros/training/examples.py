@@ -206,7 +206,7 @@ def choose_examples(case: Case, offered: Sequence[str], pool: Sequence[_PoolItem
         union = len(words | item.words) or 1
         scored.append((len(words & item.words) / union, rng.random(), item))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return [Example(item.case.query, item.plan) for _, _, item in scored[:k]]
+    return [Example(item.case.query, item.plan, item.case.today) for _, _, item in scored[:k]]
 
 
 def case_today(case: Case) -> dt.date | None:
