@@ -48,12 +48,13 @@ def test_parse_contract_example():
 def test_literals_of_every_type():
     text = (
         '1. create_reminder("Call mom", "", "", "", -5, True)\n'
-        '2. compose_new_email(["a@x.org", "$1"], [], "Hi", "Body", [])\n'
-        "3. join()"
+        '2. get_email_address("Ann")\n'
+        '3. compose_new_email(["a@x.org", "$2"], [], "Hi", "Body", [])\n'
+        "4. join()"
     )
     plan = parse_plan(text, MAC)
     assert plan.tasks[0].args == ("Call mom", "", "", "", -5, True)
-    assert plan.tasks[1].args[0] == ["a@x.org", "$1"]
+    assert plan.tasks[2].args[0] == ["a@x.org", "$2"]
 
 
 def test_end_marker_is_optional_but_join_is_not():
@@ -205,3 +206,49 @@ def test_bind_arguments_takes_objects_or_lists_and_checks_them_like_a_plan():
                      ("kitchen", "must be an object or a list")):
         with pytest.raises(ValueError, match=re.escape(why)):
             bind_arguments(go, bad)
+
+
+ERRAND = ('1. navigate_to("kitchen")\n2. find_object("cup")\n3. pick_up("$2")\n'
+         '4. locate_person("user")\n5. navigate_to("{to}")\n6. hand_over("$3", "user")\n'
+         '7. join()<END_OF_PLAN>')
+
+
+def test_a_reference_to_the_wrong_kind_of_result_is_refused_with_one_line():
+    with pytest.raises(PlanError) as err:
+        parse_plan(ERRAND.format(to="$3"), ROBOT)
+    assert str(err.value) == ("line 5: task 5 navigate_to: argument 1 (location): $3 is "
+                              "pick_up's result; it takes locate_person result")
+    with pytest.raises(PlanError, match=r"\$1 is get_email_address's result; it takes "
+                                        r"get_phone_number result"):
+        parse_plan('1. get_email_address("Emily")\n2. send_sms(["$1"], "Hi")\n3. join()', MAC)
+
+
+def test_retarget_moves_a_slipped_reference_to_the_nearest_task_of_the_right_kind():
+    plan = parse_plan(ERRAND.format(to="$3"), ROBOT, retarget=True)
+    assert plan.tasks[4].args == ("$4",)
+    assert plan.render() == parse_plan(ERRAND.format(to="$4"), ROBOT).render()
+    # lists too, and a right reference is left alone
+    text = ('1. get_phone_number("Ann")\n2. get_email_address("Bo")\n'
+            '3. send_sms(["$2", "$1"], "Hi")\n4. join()')
+    assert parse_plan(text, MAC, retarget=True).tasks[2].args == (["$1", "$1"], "Hi")
+
+
+def test_retarget_without_a_fitting_task_still_refuses():
+    text = '1. find_object("cup")\n2. navigate_to("$1")\n3. join()'
+    with pytest.raises(PlanError, match="it takes locate_person result"):
+        parse_plan(text, ROBOT, retarget=True)
+
+
+def test_streaming_retargets_before_the_task_is_handed_on():
+    items = list(iter_plan(iter(ERRAND.format(to="$3")), ROBOT, retarget=True))
+    assert items[4].args == ("$4",)
+
+
+def test_a_catalog_cannot_name_an_unknown_skill_in_refs():
+    from pydantic import ValidationError
+
+    from tinyagent_ros.catalog import Catalog, Param, Skill
+
+    with pytest.raises(ValidationError, match="refs names unknown skill 'find'"):
+        Catalog(name="x", skills=(Skill(name="grab", description="d", params=(
+            Param(name="obj", type="str", refs=("find",)),)),))

@@ -146,4 +146,4 @@ class Agent:
             if self.on_plan_text is not None:
                 self.on_plan_text("".join(sink))  # as soon as it is written, not after running
 
-        return iter_plan(tee(), self.planner.catalog)
+        return iter_plan(tee(), self.planner.catalog, retarget=True)

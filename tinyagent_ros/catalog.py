@@ -53,6 +53,9 @@ class Param(BaseModel):
     name: str = Field(description="Parameter name, a Python identifier.")
     type: str = Field(description=f"One of {', '.join(PARAM_TYPES)}.")
     description: str = Field("", description="What the value means, for the planner prompt.")
+    refs: tuple[str, ...] | None = Field(
+        None, description="Skills whose result a $N here may be (None: any); a place takes "
+                          "locate_person's result, not pick_up's.")
 
     @field_validator("name")
     @classmethod
@@ -136,6 +139,17 @@ class Catalog(BaseModel):
         if dup:
             raise ValueError(f"duplicate skill {sorted(dup)[0]!r}")
         object.__setattr__(self, "_by_name", {s.name: s for s in self.skills})
+        return self
+
+    @model_validator(mode="after")
+    def _known_refs(self) -> Catalog:
+        names = {s.name for s in self.skills}
+        for skill in self.skills:
+            for param in skill.params:
+                unknown = sorted(set(param.refs or ()) - names)
+                if unknown:
+                    raise ValueError(f"{skill.name}.{param.name}: refs names unknown skill "
+                                     f"{unknown[0]!r}")
         return self
 
     def __contains__(self, name: object) -> bool:

@@ -270,7 +270,8 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
                       on_plan_text=None if as_json else lambda t: click.echo(f"plan:\n{t}\n"))
         outcome = asyncio.run(agent.run(query, today=today.date() if today else None))
         result = outcome.result
-        plan = parse_plan(outcome.plan_text, catalog) if result.error is None else None
+        plan = parse_plan(outcome.plan_text, catalog, retarget=True) \
+            if result.error is None else None
     if dag_png and plan is not None:
         from tinyagent_ros.viz import draw_dag
 

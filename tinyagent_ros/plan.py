@@ -14,7 +14,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,12 +275,19 @@ class PlanParser:
     """Incremental parser: ``feed`` text as it arrives, get tasks as their lines complete.
 
     Each task is checked when it arrives (numbering, references and, with a
-    catalog, name, arity and types), so a bad line stops the plan before any
-    later task runs. Raises :class:`PlanError` only.
+    catalog, name, arity, types and what each reference's task returns), so a
+    bad line stops the plan before any later task runs. Raises
+    :class:`PlanError` only.
+
+    ``retarget``: a reference to a task of the wrong kind (a place given
+    ``pick_up``'s result) is moved to the nearest earlier task of a kind the
+    parameter takes, when there is one. A model planner's off-by-one slips
+    are then fixed before anything runs; hand-written plans are not touched.
     """
 
-    def __init__(self, catalog: Catalog | None = None) -> None:
+    def __init__(self, catalog: Catalog | None = None, retarget: bool = False) -> None:
         self.catalog = catalog
+        self.retarget = retarget
         self.tasks: list[Task] = []
         self.join: Join | None = None
         self.ended = False
@@ -370,6 +377,8 @@ class PlanParser:
         except ValueError as err:
             raise PlanError(f"task {idx} {name}: {err}", line_no) from None
         task = Task(idx, name, args, thought, line_no)
+        if self.retarget and self.catalog is not None:
+            task = retarget_refs(task, self.tasks, self.catalog)
         self._check(task)
         self.tasks.append(task)
         return task
@@ -387,6 +396,48 @@ class PlanParser:
                 raise PlanError(f"task {task.idx} {task.name}: ${ref} refers to {where}", task.line)
         if self.catalog is not None:
             check_task(task, self.catalog)
+            check_ref_sources(task, self.tasks, self.catalog)
+
+
+def _accepts(skill: Skill | None, pos: int) -> tuple[str, ...] | None:
+    if skill is None or pos >= len(skill.params):
+        return None
+    return skill.params[pos].refs
+
+
+def check_ref_sources(task: Task, earlier: Sequence[Task], catalog: Catalog) -> None:
+    """Raise PlanError when a ``$N`` refers to a task whose skill the parameter does not take."""
+    skill = catalog.get(task.name)
+    names = {t.idx: t.name for t in earlier}
+    for pos, value in enumerate(task.args):
+        accepts = _accepts(skill, pos)
+        if accepts is None:
+            continue
+        for ref in refs_in(value):
+            if names.get(ref) not in accepts:
+                raise PlanError(
+                    f"task {task.idx} {task.name}: argument {pos + 1} "
+                    f"({skill.params[pos].name}): ${ref} is {names.get(ref)}'s result; "
+                    f"it takes {' or '.join(accepts) or 'no'} result", task.line)
+
+
+def retarget_refs(task: Task, earlier: Sequence[Task], catalog: Catalog) -> Task:
+    """``task`` with each wrong-kind reference moved to the nearest earlier task of a right kind."""
+    skill = catalog.get(task.name)
+    names = {t.idx: t.name for t in earlier}
+
+    def fix(value: Any, accepts: tuple[str, ...]) -> Any:
+        if isinstance(value, list):
+            return [fix(v, accepts) for v in value]
+        ref = whole_ref(value)
+        if ref is None or ref not in names or names[ref] in accepts:
+            return value
+        fitting = [t.idx for t in earlier if t.name in accepts]
+        return f"${fitting[-1]}" if fitting else value
+
+    args = tuple(value if _accepts(skill, pos) is None else fix(value, _accepts(skill, pos))
+                 for pos, value in enumerate(task.args))
+    return task if args == task.args else Task(task.idx, task.name, args, task.thought, task.line)
 
 
 def check_task(task: Task, catalog: Catalog) -> None:
@@ -451,16 +502,17 @@ def _clip(text: str, width: int = 60) -> str:
     return repr(text if len(text) <= width else text[: width - 3] + "...")
 
 
-def parse_plan(text: str, catalog: Catalog | None = None) -> Plan:
-    """Parse and validate a whole plan text."""
-    parser = PlanParser(catalog)
+def parse_plan(text: str, catalog: Catalog | None = None, retarget: bool = False) -> Plan:
+    """Parse and validate a whole plan text (``retarget``: see :class:`PlanParser`)."""
+    parser = PlanParser(catalog, retarget)
     parser.feed(text)
     return parser.finish()
 
 
-def iter_plan(chunks: Iterable[str], catalog: Catalog | None = None) -> Iterator[Task | Join]:
+def iter_plan(chunks: Iterable[str], catalog: Catalog | None = None,
+              retarget: bool = False) -> Iterator[Task | Join]:
     """Yield tasks from a stream of text chunks as soon as each line completes."""
-    parser = PlanParser(catalog)
+    parser = PlanParser(catalog, retarget)
     for chunk in chunks:
         yield from parser.feed(chunk)
     before = len(parser.tasks) + (parser.join is not None)

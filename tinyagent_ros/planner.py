@@ -331,7 +331,7 @@ class Planner:
         start = time.perf_counter()
         prompt = self.prompt_for(query, today, skills)
         t_prompt = time.perf_counter()
-        parser = PlanParser(self.catalog)
+        parser = PlanParser(self.catalog, retarget=True)
         text_parts: list[str] = []
         first_task: float | None = None
         error: str | None = None
