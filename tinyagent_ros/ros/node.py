@@ -108,8 +108,9 @@ class AgentSettings(BaseModel):
     max_command_chars: int = Field(1000, ge=1, description="Longer commands are refused.")
     listen: bool = Field(True, description="Transcribe ~/audio into commands; false ignores "
                                            "audio and loads no speech models.")
-    whisper_model: str = Field("", description="whisper.cpp ggml file; empty: the installed "
-                                               "whisper-tiny.en.")
+    whisper_model: str = Field("", description="whisper.cpp ggml file, or an installed "
+                               "model's name: tiny.en, base (multilingual, told English); "
+                               "empty: the installed whisper-tiny.en.")
     asr_threads: int = Field(1, ge=1, description="CPU threads for whisper.")
     whisper_prompt: str = Field("", description="Text whisper decodes after (vocabulary "
                                                 "bias: place, people, object names).")
@@ -266,7 +267,7 @@ class AgentNode(LifecycleNode):
                                         max_utterance_s=settings.max_utterance_s,
                                         trailing_silence_s=settings.trailing_silence_s)
             listener = Listener(
-                ListenerSettings(Path(settings.whisper_model) if settings.whisper_model else None,
+                ListenerSettings(settings.whisper_model or None,
                                  settings.asr_threads, segmenter,
                                  settings.whisper_prompt or None),
                 on_text=self._on_speech_text, on_event=self._on_speech_event)
