@@ -46,11 +46,14 @@ def test_a_month_and_day_is_its_next_occurrence():
     assert values("on November 22nd")["on November 22nd"].startswith("2026-11-22 00:00:00")
 
 
-def test_a_date_alone_is_midnight_and_an_hour_later_is_given_for_events():
-    assert values("remind me to call mom on friday") == {
-        "on friday": "2026-11-27 00:00:00 (an hour later: 2026-11-27 01:00:00)"}
+def test_a_date_alone_is_midnight_and_a_time_gets_an_hour_later_for_events():
+    assert values("remind me to call mom on friday") == {"on friday": "2026-11-27 00:00:00"}
     assert values("book it tomorrow at 9am")["tomorrow at 9am"] == \
         "2026-11-22 09:00:00 (an hour later: 2026-11-22 10:00:00)"
+    # a stated length replaces the hour
+    assert values("a 2 hour review on Monday at 10") == {
+        "a 2 hour": "120 minutes (ends 2026-11-23 12:00:00)",
+        "on Monday at 10": "2026-11-23 10:00:00"}
 
 
 def test_durations_end_from_the_nearest_start():

@@ -275,8 +275,9 @@ class _Reader:
             amount *= _MINUTE_UNITS[self.at(k)]
         if self.seq(k + 1, "and", "a", "half") and amount == 60:
             amount, k = 90.0, k + 3
-        if self.at(k + 1) in ("late", "early", "ago", "before", "after", "away", "later"):
-            return None
+        if self.at(i) != "for" and self.at(k + 1) in (
+                "late", "early", "ago", "before", "after", "away", "later"):
+            return None  # "ten minutes late", "an hour before the call": not a length
         return _Found("duration", i, k, minutes=round(amount))
 
 
@@ -319,34 +320,43 @@ def _pair(found: list[_Found], words: list[Word]) -> list[_Found]:
     return out
 
 
+def _nearest(item: _Found, found: list[_Found]) -> int | None:
+    """Index of the dated mention closest to a duration (by words between them)."""
+    near = [(max(item.first - f.last, f.first - item.last), n)
+            for n, f in enumerate(found) if f.date is not None]
+    return min(near)[1] if near else None
+
+
 def mentions(query: str, today: dt.date) -> list[Mention]:
-    """The dates, times and durations in ``query`` with their plan values, in order."""
+    """The dates, times and durations in ``query`` with their plan values, in order.
+
+    A dated clock time also gets the time an hour later (events last an hour
+    unless a length is said); a stated length gets its end instead.
+    """
     words = _tokens(query)
     found = _pair(_find(words, today), words)
     starts = [dt.datetime.combine(f.date, dt.time(*(f.time or (0, 0))))
               if f.date is not None else None for f in found]
+    lengths = {_nearest(f, found): f for f in found if f.kind == "duration"}
     result: list[Mention] = []
     for n, item in enumerate(found):
         text = query[words[item.first].start:words[item.last].end]
+        start = starts[n]
         if item.kind == "duration":
             value = f"{item.minutes} minutes"
-            near = [(max(item.first - f.last, f.first - item.last), s)
-                    for f, s in zip(found, starts, strict=True) if s is not None]
-            if near:
-                start = min(near, key=lambda pair: pair[0])[1]
-                end = start + dt.timedelta(minutes=item.minutes or 0)
+            anchor = _nearest(item, found)
+            if anchor is not None:
+                end = starts[anchor] + dt.timedelta(minutes=item.minutes or 0)
                 value += f" (ends {end:%Y-%m-%d %H:%M:%S})"
             result.append(Mention(text, value))
-        elif starts[n] is not None:
-            start = starts[n]
+        elif start is not None:
+            value = f"{start:%Y-%m-%d %H:%M:%S}"
             if item.until is not None:
                 end = dt.datetime.combine(start.date(), dt.time(*item.until))
-                result.append(Mention(text, f"{start:%Y-%m-%d %H:%M:%S} to "
-                                            f"{end:%Y-%m-%d %H:%M:%S}"))
-            else:
-                later = start + dt.timedelta(hours=1)
-                result.append(Mention(text, f"{start:%Y-%m-%d %H:%M:%S} "
-                                            f"(an hour later: {later:%Y-%m-%d %H:%M:%S})"))
+                value += f" to {end:%Y-%m-%d %H:%M:%S}"
+            elif item.time is not None and n not in lengths:
+                value += f" (an hour later: {start + dt.timedelta(hours=1):%Y-%m-%d %H:%M:%S})"
+            result.append(Mention(text, value))
         elif item.explicit and item.time is not None:
             # a bare "at 7" with no date is most often part of a message: left alone
             result.append(Mention(text, f"{item.time[0]:02d}:{item.time[1]:02d}:00"))
