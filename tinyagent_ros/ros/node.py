@@ -91,6 +91,8 @@ class AgentSettings(BaseModel):
     examples: int = Field(DEFAULT_EXAMPLES, ge=0, le=8,
                           description="Retrieved in-context examples per prompt.")
     use_grammar: bool = Field(True, description="Constrain decoding with the plan grammar.")
+    date_hints: bool = Field(True, description="Spell out what a command's dates and times "
+                                               "resolve to (catalogs with dates).")
     n_threads: int = Field(0, ge=0, description="Planner CPU threads; 0: all cores.")
     warm_up: bool = Field(True, description="Evaluate the fixed prompt part at configure so "
                                             "the first command plans sooner.")
@@ -240,6 +242,7 @@ class AgentNode(LifecycleNode):
             model_path=Path(settings.model_path) if settings.model_path else None,
             n_threads=settings.n_threads or None,
             use_grammar=settings.use_grammar,
+            date_hints=settings.date_hints,
         )
         adapter = {"": "default", "none": None}.get(settings.lora_path, settings.lora_path)
         try:
