@@ -28,3 +28,12 @@ def test_only_selected_skills_and_earlier_references_are_offered():
 def test_rejects_max_tasks_below_one():
     with pytest.raises(ValueError):
         plan_grammar(load_catalog("robot"), max_tasks=0)
+
+
+def test_must_act_takes_away_the_empty_plan_only():
+    robot = load_catalog("robot").subset(["dock"])
+    free, must = plan_grammar(robot, max_tasks=3), plan_grammar(robot, max_tasks=3, must_act=True)
+    assert 'step1 ::= "1. " ("join()<END_OF_PLAN>" |' in free
+    assert 'step1 ::= "1. " (call1-dock) "\\n" step2' in must
+    assert must.split("step2 ::=")[1] == free.split("step2 ::=")[1]
+    assert llama_cpp.LlamaGrammar.from_string(must, verbose=False) is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import time
 from pathlib import Path
@@ -53,6 +54,20 @@ def test_grammar_constrained_plan_is_always_valid(planner):
         assert outcome.plan is not None
         assert outcome.prompt_tokens > 100
         assert outcome.text.rstrip().endswith("join()<END_OF_PLAN>")
+
+
+def test_a_command_that_asks_for_something_never_gets_an_empty_plan(planner):
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    gated = copy.copy(planner)
+    gated.gate = ToolClassifier.load("robot")
+    query = "how much juice you got left?"
+    prompt = gated.prompt_for(query, skills=["get_battery_level"])
+    assert prompt.must_act and not planner.prompt_for(query, skills=["get_battery_level"]).must_act
+    outcome = gated.plan(query, skills=["get_battery_level"])
+    assert outcome.plan is not None and outcome.plan.names == ["get_battery_level"], outcome.text
+    # small talk may still be answered with nothing
+    assert not gated.prompt_for("thanks robot!", skills=["say"]).must_act
 
 
 def test_streamed_plan_dispatches_before_generation_ends(planner):

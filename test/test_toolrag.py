@@ -82,6 +82,15 @@ def test_never_empty(robot):
         assert robot.select(query)
 
 
+def test_small_talk_needs_no_action_and_a_command_does(robot, mac):
+    for query in ("how much juice you got left?", "robot, come here", "go to Alice"):
+        assert robot.needs_action(query), query
+    for query in ("thanks robot!", "ok cool", "you are a good robot", ""):
+        assert not robot.needs_action(query), query
+    assert mac.needs_action("remind me to call mom on friday")
+    assert not mac.needs_action("thank you so much")
+
+
 def test_selection_is_fast(robot):
     robot.select("warm up")
     queries = [f"bring me the {x} from the kitchen" for x in ("cup", "mug", "book", "pen")] * 5

@@ -52,8 +52,12 @@ def _value_rule(type_name: str, ref: str | None) -> str:
     return f"({scalar} | {ref})" if ref else scalar
 
 
-def plan_grammar(catalog: Catalog, max_tasks: int = DEFAULT_MAX_TASKS) -> str:
-    """A GBNF grammar for plans over exactly the skills of ``catalog``."""
+def plan_grammar(catalog: Catalog, max_tasks: int = DEFAULT_MAX_TASKS,
+                 must_act: bool = False) -> str:
+    """A GBNF grammar for plans over exactly the skills of ``catalog``.
+
+    ``must_act``: the plan has at least one task (no bare ``join()``).
+    """
     if max_tasks < 1:
         raise ValueError("max_tasks must be at least 1")
     lines = ["root ::= step1"]
@@ -74,5 +78,9 @@ def plan_grammar(catalog: Catalog, max_tasks: int = DEFAULT_MAX_TASKS) -> str:
             body = f'{_quote(skill.name + "(")} {args} ")"' if args else _quote(skill.name + "()")
             lines.append(f"{rule} ::= {body}")
             calls.append(rule)
-        lines.append(f'step{k} ::= {number} ({end} | ({" | ".join(calls)}) "\\n" step{k + 1})')
+        more = f'({" | ".join(calls)}) "\\n" step{k + 1}'
+        if k == 1 and must_act:
+            lines.append(f"step{k} ::= {number} {more}")
+        else:
+            lines.append(f"step{k} ::= {number} ({end} | {more})")
     return "\n".join(lines) + "\n" + _BASE_RULES.strip() + "\n"

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,14 @@ class ToolSelector(Protocol):
 
     def select(self, query: str) -> list[str]:
         """Skill names for ``query``; never empty."""
+        ...
+
+
+class ActionGate(Protocol):
+    """Tells a command that asks for something from small talk (the ToolRAG classifier)."""
+
+    def needs_action(self, query: str) -> bool:
+        """True when some skill is needed, so an empty plan would be a slip."""
         ...
 
 
@@ -168,32 +176,32 @@ def build_planner(
     ``tools``: ``classifier`` (the shipped ToolRAG model of the catalog; every skill
     for a catalog without one) or ``all``. ``examples``: retrieved in-context examples
     per prompt. ``adapter``: ``"default"`` (the shipped adapter of the catalog when
-    the model is the default one), None (no adapter) or a GGUF path.
+    the model is the default one), None (no adapter) or a GGUF path. For the shipped
+    catalogs the classifier also gates empty plans: a command it finds a skill
+    for gets at least one task, small talk may still get none.
     """
-    from dataclasses import replace
-
     settings = settings or PlannerSettings()
     if adapter == "default":
         default_model = settings.model_path is None and "TINYAGENT_PLANNER_MODEL" not in os.environ
         adapter = shipped_adapter(catalog.name) if default_model else None
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)
-    selector = retriever = None
+    selector = retriever = gate = None
     if tools not in ("classifier", "all"):
         raise PlannerError(f"unknown tool selection {tools!r}; use classifier or all")
-    shipped = catalog.name in ("robot", "mac")
-    if shipped and (tools == "classifier" or examples > 0):
+    if catalog.name in ("robot", "mac"):
         from tinyagent_ros.retrieval import ExampleRetriever as Store
         from tinyagent_ros.retrieval import RetrievalError
         from tinyagent_ros.toolrag import ToolClassifier, ToolRAGError
 
         try:
+            gate = ToolClassifier.load(catalog.name)
             if tools == "classifier":
-                selector = ToolClassifier.load(catalog.name)
+                selector = gate
             if examples > 0:
                 retriever = Store.load(catalog.name, k=examples)
         except (ToolRAGError, RetrievalError) as err:
             raise PlannerError(str(err)) from None
-    return Planner(catalog, settings, selector=selector, retriever=retriever)
+    return Planner(catalog, settings, selector=selector, retriever=retriever, gate=gate)
 
 
 class Planner:
@@ -205,20 +213,23 @@ class Planner:
         settings: PlannerSettings | None = None,
         selector: ToolSelector | None = None,
         retriever: ExampleRetriever | None = None,
+        gate: ActionGate | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings or PlannerSettings()
         self.selector = selector
         self.retriever = retriever
+        #: Says whether a command asks for something; then the plan may not be empty.
+        self.gate = gate
         self._lock = threading.Lock()
-        self._grammars: dict[tuple[str, ...], Any] = {}
+        self._grammars: dict[tuple[tuple[str, ...], bool], Any] = {}
         self._llm = self._load()
         self._chat = chat_formatter(self._llm)
 
     def for_catalog(self, catalog: Catalog) -> Planner:
         """A planner for another catalog (all its skills, no examples) sharing this model."""
         other = copy.copy(self)
-        other.catalog, other.selector, other.retriever = catalog, None, None
+        other.catalog, other.selector, other.retriever, other.gate = catalog, None, None, None
         other._grammars = {}
         return other
 
@@ -263,8 +274,11 @@ class Planner:
         examples = self.retriever.retrieve(query, skills) if self.retriever else []
         if today is None and self.catalog.name == "mac":
             today = dt.date.today()
-        return build_prompt(self.catalog, query, skills, examples, today,
-                            self.settings.date_hints)
+        prompt = build_prompt(self.catalog, query, skills, examples, today,
+                              self.settings.date_hints)
+        if self.gate is not None and self.gate.needs_action(query):
+            prompt = replace(prompt, must_act=True)
+        return prompt
 
     def render(self, prompt: Prompt, previous: str | None = None) -> str:
         """The prompt as the model's chat template writes it, ending where the plan begins."""
@@ -282,13 +296,15 @@ class Planner:
         """Tokens of ``text`` under the planner model's tokenizer."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def _grammar(self, skills: tuple[str, ...]) -> Any:
+    def _grammar(self, skills: tuple[str, ...], must_act: bool) -> Any:
         from llama_cpp import LlamaGrammar
 
-        if skills not in self._grammars:
-            gbnf = plan_grammar(self.catalog.subset(list(skills)), self.settings.max_tasks)
-            self._grammars[skills] = LlamaGrammar.from_string(gbnf, verbose=False)
-        return self._grammars[skills]
+        key = (skills, must_act)
+        if key not in self._grammars:
+            gbnf = plan_grammar(self.catalog.subset(list(skills)), self.settings.max_tasks,
+                                must_act)
+            self._grammars[key] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[key]
 
     # ------------------------------------------------------------ generation
 
@@ -297,7 +313,8 @@ class Planner:
     ) -> Iterator[str]:
         """Yield plan text as the model writes it; stop early when ``stop`` is set."""
         text = self.render(prompt, previous)
-        grammar = self._grammar(prompt.skills) if self.settings.use_grammar else None
+        grammar = self._grammar(prompt.skills, prompt.must_act) \
+            if self.settings.use_grammar else None
         with self._lock:
             chunks = self._llm.create_completion(
                 text,

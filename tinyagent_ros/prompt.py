@@ -37,6 +37,8 @@ class Prompt:
     user: str
     skills: tuple[str, ...]
     examples: tuple[Example, ...]
+    #: The command asks for something (ToolRAG found a skill it needs): no empty plan.
+    must_act: bool = False
 
     def messages(self) -> list[dict[str, str]]:
         """Chat messages for the model's chat template."""

@@ -526,6 +526,8 @@ class ToolClassifier:
         self.implied = implied or {}
         self.meta = meta or {}
         self.path = path
+        #: (command, probabilities) of the last command: select and needs_action share it.
+        self._last: tuple[str, np.ndarray] | None = None
 
     @classmethod
     def load(
@@ -574,14 +576,27 @@ class ToolClassifier:
         return str(self.meta.get("catalog", ""))
 
     def probs(self, query: str) -> np.ndarray:
-        """Per-skill probabilities (order of :attr:`skills`)."""
+        """Per-skill probabilities (order of :attr:`skills`); the last command's are kept."""
+        last = self._last
+        if last is not None and last[0] == query:
+            return last[1]
         states, pooled = self.encoder.encode_one(query)
-        return self.head.probs_for([states], pooled[None, :])[0]
+        probs = self.head.probs_for([states], pooled[None, :])[0]
+        self._last = (query, probs)
+        return probs
 
     def choose(self, probs: np.ndarray) -> np.ndarray:
         """Boolean (n, m) selection from (n, m) probabilities: threshold, fallback, rules."""
         chosen = select_from_probs(probs, self.threshold, self.min_tools)
         return apply_implied(chosen, self.skills, self.implied)
+
+    def needs_action(self, query: str) -> bool:
+        """Whether some skill reaches the threshold: the command asks for something.
+
+        Small talk ("thanks!", "ok cool") scores every skill near zero; a command
+        the planner must not answer with an empty plan scores one near one.
+        """
+        return bool((self.probs(query) >= self.threshold).any())
 
     def scores(self, query: str) -> dict[str, float]:
         """Skill name -> probability that the command needs it."""
