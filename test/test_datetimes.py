@@ -78,6 +78,7 @@ def test_a_range_gives_both_ends():
 @pytest.mark.parametrize("query", [
     "text Mom that dinner is at 7",  # a bare hour with no date belongs to the message
     "tell David I'm running ten minutes late",
+    "text Grace I'll be there in ten minutes",
     "turn 90 degrees and drive 2 metres",
     "we need 3 days to finish",
     "remind me on February 30th",  # no such day

@@ -251,8 +251,16 @@ class _Reader:
 
     # ------------------------------------------------------------- durations
 
-    def duration(self, i: int) -> _Found | None:
-        k = i + 1 if self.at(i) == "for" else i
+    def duration(self, i: int, after_mention: bool = False) -> _Found | None:
+        """A length: "for 45 minutes", "a 2 hour session", or "45 mins" right after a time.
+
+        Other counts of minutes are left alone ("I'll be there in ten minutes").
+        """
+        said_for = self.at(i) == "for"
+        adjective = self.at(i) in ("a", "an") and _int(self.at(i + 1)) is not None
+        if not (said_for or adjective or after_mention):
+            return None
+        k = i + 1 if said_for else i
         amount: float | None = None
         if self.seq(k, "half", "an", "hour"):
             return _Found("duration", i, k + 2, minutes=30)
@@ -286,7 +294,8 @@ def _find(words: list[Word], today: dt.date) -> list[_Found]:
     found: list[_Found] = []
     i = 0
     while i < len(words):
-        hit = reader.date(i) or reader.time(i) or reader.duration(i)
+        after = bool(found) and found[-1].last == i - 1 and found[-1].kind != "duration"
+        hit = reader.date(i) or reader.time(i) or reader.duration(i, after)
         if hit:
             found.append(hit)
             i = hit.last + 1
