@@ -671,9 +671,9 @@ def test_cli_plans_a_mac_command_with_the_local_model_and_runs_it_on_the_fake(fa
              for c in fake.calls() if c["script"]]
     assert tools == ["get_email_address", "create_calendar_event"], done.stdout[-2000:]
     invite = fake.calls()[1]["argv"]
-    # the hour is the model's weak spot (it has written 13:00 for "3pm"; the benchmark
-    # counts such argument errors); here: the title, tomorrow, and $1 into the invitees
-    assert invite[1] == "Design review" and invite[2].startswith("2026-11-22 ")
+    # before the prompt spelled out dates the model wrote 13:00 for "3pm"; now it copies
+    # "tomorrow at 3pm" = 2026-11-22 15:00:00 and the hour after from the date line
+    assert invite[1:4] == ["Design review", "2026-11-22 15:00:00", "2026-11-22 16:00:00"]
     assert invite[-2:] == ["1", "alice@example.com"]
 
 
