@@ -171,3 +171,19 @@ def test_classify_says_where_a_plan_went_wrong():
                    '4. join()<END_OF_PLAN>') == "wrong_dependencies"
     assert verdict('1. locate_person("alice")\n2. navigate_to("$1")\n'
                    '3. join()<END_OF_PLAN>') == "wrong_skills"
+
+
+def test_examples_follow_the_shipped_adapter_entry(tmp_path, monkeypatch):
+    """adapters.json's "examples" sets the default count with that adapter; else 3."""
+    from tinyagent_ros.planner import DEFAULT_EXAMPLES, default_examples
+
+    index = tmp_path / "models" / "adapters" / "adapters.json"
+    index.parent.mkdir(parents=True)
+    index.write_text(json.dumps({"robot": {"file": "r.gguf", "sha256": "0", "examples": 0},
+                                 "mac": {"file": "m.gguf", "sha256": "0"}}))
+    monkeypatch.setattr("tinyagent_ros.paths.share_path",
+                        lambda *parts: tmp_path.joinpath(*parts))
+    assert default_examples("robot", True) == 0
+    assert default_examples("robot", False) == DEFAULT_EXAMPLES  # base model: examples
+    assert default_examples("mac", True) == DEFAULT_EXAMPLES  # entry without a count
+    assert default_examples("bfcl", True) == DEFAULT_EXAMPLES  # no entry

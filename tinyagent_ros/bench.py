@@ -29,6 +29,7 @@ from tinyagent_ros.catalog import Catalog, load_catalog
 from tinyagent_ros.dag import dag_success, strict_success, tool_recall
 from tinyagent_ros.dataset import Case, load_cases
 from tinyagent_ros.plan import Plan, PlanError
+from tinyagent_ros.planner import default_examples
 from tinyagent_ros.prompt import Prompt, build_prompt
 
 #: The keys every benchmark result has (contract section 6).
@@ -104,6 +105,13 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if len(values) else None
+
+
+class _NoExamples:
+    """A retriever that retrieves nothing (a catalog whose prompt carries no examples)."""
+
+    def retrieve(self, query: str, skills: Any, k: int | None = None) -> list[Any]:
+        return []
 
 
 class _PerCatalog:
@@ -377,7 +385,7 @@ def bench_main(
     selector: str = "classifier",
     k: int = 5,
     threshold: float | None = None,
-    examples: int = 0,
+    examples: int | None = 0,
     planner_factory: Callable[[str, Any, Any], Any] | None = None,
     progress: bool = True,
     echo: Callable[[str], Any] = click.echo,
@@ -409,8 +417,11 @@ def bench_main(
     try:
         selectors = {name: make_selector(selector, name, k, threshold)
                      for name in sorted({c.catalog for c in cases})}
-        retrievers = ({name: ExampleRetriever.load(name, k=examples) for name in selectors}
-                      if examples > 0 else None)
+        counts = {name: default_examples(name, True) if examples is None else examples
+                  for name in selectors}
+        retrievers = ({name: ExampleRetriever.load(name, k=counts[name])
+                       if counts[name] > 0 else _NoExamples() for name in selectors}
+                      if any(counts.values()) else None)
     except (ToolRAGError, RetrievalError) as err:
         raise BenchError(str(err)) from None
     planners = None

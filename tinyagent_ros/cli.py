@@ -111,9 +111,9 @@ def planner_options(command):
         click.option("--tools", type=click.Choice(["classifier", "all"]), default="classifier",
                      show_default=True,
                      help="Skills offered to the model: the ToolRAG classifier's pick, or all."),
-        click.option("--examples", type=click.IntRange(0, 8), default=DEFAULT_EXAMPLES,
-                     show_default=True,
-                     help="Retrieved in-context examples per prompt."),
+        click.option("--examples", type=click.IntRange(0, 8), default=None,
+                     help="Retrieved in-context examples per prompt (default: what the "
+                          f"shipped adapter was measured best with, else {DEFAULT_EXAMPLES})."),
         click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar."),
         click.option("--no-date-hints", is_flag=True,
                      help="Do not spell out what the command's dates and times resolve to."),
@@ -123,7 +123,8 @@ def planner_options(command):
 
 
 def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapter: bool,
-                  tools: str, examples: int, no_grammar: bool, no_date_hints: bool) -> Any:
+                  tools: str, examples: int | None, no_grammar: bool,
+                  no_date_hints: bool) -> Any:
     from tinyagent_ros.planner import PlannerSettings, build_planner
 
     if adapter and no_adapter:

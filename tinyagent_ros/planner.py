@@ -127,8 +127,9 @@ def default_model_path() -> Path:
         raise PlannerError(str(err)) from None
 
 
-#: Retrieved in-context examples per prompt by default: the largest single gain measured
-#: (docs/planner.md).
+#: Retrieved in-context examples per prompt without a shipped adapter: the base model's
+#: largest single gain measured (docs/planner.md). A shipped adapter's entry in
+#: adapters.json may say otherwise (``examples``).
 DEFAULT_EXAMPLES = 3
 
 #: LoRA adapters trained here for the default base model, one per catalog, listed with
@@ -136,9 +137,8 @@ DEFAULT_EXAMPLES = 3
 ADAPTERS_DIR = ("models", "adapters")
 
 
-def shipped_adapter(catalog_name: str) -> Path | None:
-    """The shipped adapter for a catalog, sha256-checked; None when there is none."""
-    import hashlib
+def _adapter_entry(catalog_name: str) -> tuple[Path, dict[str, Any]] | None:
+    """The shipped adapters index and this catalog's entry in it, if any."""
     import json
 
     from tinyagent_ros.paths import share_path
@@ -150,8 +150,27 @@ def shipped_adapter(catalog_name: str) -> Path | None:
         entry = json.loads(index.read_text(encoding="utf-8")).get(catalog_name)
     except (OSError, ValueError) as err:
         raise PlannerError(f"{index}: unreadable ({err})") from None
-    if entry is None:
+    return None if entry is None else (index, entry)
+
+
+def default_examples(catalog_name: str, with_shipped_adapter: bool) -> int:
+    """Retrieved examples per prompt: what the shipped adapter was measured best with, else 3.
+
+    An adapter trained without examples can do better without them (and the
+    prompt is shorter); the base model needs them.
+    """
+    found = _adapter_entry(catalog_name) if with_shipped_adapter else None
+    return int(found[1].get("examples", DEFAULT_EXAMPLES)) if found else DEFAULT_EXAMPLES
+
+
+def shipped_adapter(catalog_name: str) -> Path | None:
+    """The shipped adapter for a catalog, sha256-checked; None when there is none."""
+    import hashlib
+
+    found = _adapter_entry(catalog_name)
+    if found is None:
         return None
+    index, entry = found
     path = index.parent / entry["file"]
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -168,15 +187,16 @@ def build_planner(
     settings: PlannerSettings | None = None,
     *,
     tools: str = "classifier",
-    examples: int = DEFAULT_EXAMPLES,
+    examples: int | None = None,
     adapter: str | Path | None = "default",
 ) -> Planner:
     """The planner a user gets: ToolRAG picks the skills, the shipped adapter tunes the model.
 
     ``tools``: ``classifier`` (the shipped ToolRAG model of the catalog; every skill
     for a catalog without one) or ``all``. ``examples``: retrieved in-context examples
-    per prompt. ``adapter``: ``"default"`` (the shipped adapter of the catalog when
-    the model is the default one), None (no adapter) or a GGUF path. For the shipped
+    per prompt; None: :func:`default_examples`. ``adapter``: ``"default"`` (the
+    shipped adapter of the catalog when the model is the default one), None (no
+    adapter) or a GGUF path. For the shipped
     catalogs the classifier also gates empty plans: a command it finds a skill
     for gets at least one task, small talk may still get none.
     """
@@ -184,6 +204,10 @@ def build_planner(
     if adapter == "default":
         default_model = settings.model_path is None and "TINYAGENT_PLANNER_MODEL" not in os.environ
         adapter = shipped_adapter(catalog.name) if default_model else None
+        if examples is None:
+            examples = default_examples(catalog.name, adapter is not None)
+    if examples is None:
+        examples = DEFAULT_EXAMPLES
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)
     selector = retriever = gate = None
     if tools not in ("classifier", "all"):

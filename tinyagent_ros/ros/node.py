@@ -88,8 +88,10 @@ class AgentSettings(BaseModel):
                                            "shipped one (with the shipped model); none: none.")
     tool_selection: Literal["classifier", "all"] = Field(
         "classifier", description="Skills offered to the model: ToolRAG's pick or all.")
-    examples: int = Field(DEFAULT_EXAMPLES, ge=0, le=8,
-                          description="Retrieved in-context examples per prompt.")
+    examples: int = Field(-1, ge=-1, le=8,
+                          description="Retrieved in-context examples per prompt; -1: what "
+                                      "the shipped adapter was measured best with, else "
+                                      f"{DEFAULT_EXAMPLES}.")
     use_grammar: bool = Field(True, description="Constrain decoding with the plan grammar.")
     date_hints: bool = Field(True, description="Spell out what a command's dates and times "
                                                "resolve to (catalogs with dates).")
@@ -247,7 +249,8 @@ class AgentNode(LifecycleNode):
         adapter = {"": "default", "none": None}.get(settings.lora_path, settings.lora_path)
         try:
             planner = build_planner(catalog, plan_settings, tools=settings.tool_selection,
-                                    examples=settings.examples, adapter=adapter)
+                                    examples=None if settings.examples < 0 else settings.examples,
+                                    adapter=adapter)
         except PlannerError as err:
             raise ConfigureError(str(err)) from None
         if settings.warm_up:
