@@ -172,6 +172,8 @@ def merge_to_gguf(adapter_dir: str | Path, out_file: str | Path,
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                  dtype=torch.float32)
     merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+    # the weights were dequantised on load; drop the GGUF quantiser so they can be saved
+    merged.hf_quantizer = None
     if getattr(merged.config, "quantization_config", None) is not None:
         del merged.config.quantization_config
     script = converter_dir(version) / "convert_hf_to_gguf.py"
