@@ -22,12 +22,13 @@ _TOKEN = re.compile(
     r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|(\d{1,2})(?:st|nd|rd|th)\b|\d+(?:\.\d+)?|a\.m\.|p\.m\.|"
     r"o'clock|[a-z]+")
 
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MONTHS = {name: i for i, name in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"), 1)}
-_MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
-_MONTHS["sept"] = 9
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+_WEEKDAYS = {name.lower(): i for i, name in enumerate(WEEKDAYS)}
+#: Month names and their three-letter (and "sept") short forms -> month number.
+_MONTHS = {form: i for i, name in enumerate(MONTHS, 1)
+           for form in (name.lower(), name[:3].lower())} | {"sept": 9}
 _ORDINALS = {w: i for i, w in enumerate(
     "_ first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
     "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
@@ -38,7 +39,12 @@ _MINUTE_UNITS = {"minute": 1, "minutes": 1, "min": 1, "mins": 1,
                  "hour": 60, "hours": 60, "hr": 60, "hrs": 60}
 #: Words after a number that make it a quantity, not a clock time.
 _NOT_CLOCK = {"days", "day", "weeks", "week", "minutes", "minute", "mins", "min", "hours",
-              "hour", "percent", "people", "times", "degrees", "meters", "metres", "am", "pm"}
+              "hour", "percent", "people", "times", "degrees", "meters", "metres"}
+
+
+def iso(moment: dt.datetime) -> str:
+    """The plan's date format, "2026-11-21 15:00:00"."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,6 @@ class _Reader:
             return self._day(i, i + 3, 2)
         if self.seq(i, "day", "after", "tomorrow"):
             return self._day(i, i + 2, 2)
-        count, unit_at = None, i + 1
         if w == "in":
             count, unit_at = (1, i + 2) if self.at(i + 1) in ("a", "one") else (
                 _int(self.at(i + 1)), i + 2)
@@ -132,10 +137,10 @@ class _Reader:
             k += 2
         elif self.at(k) in ("this", "next", "coming"):
             k += 1
-        name = self.at(k)
-        if name not in WEEKDAYS:
+        weekday = _WEEKDAYS.get(self.at(k) or "")
+        if weekday is None:
             return None
-        days = (WEEKDAYS.index(name) - self.today.weekday() - 1) % 7 + 1
+        days = (weekday - self.today.weekday() - 1) % 7 + 1
         return self._day(first, k, days)
 
     def _day_number(self, k: int) -> tuple[int, int] | None:
@@ -226,7 +231,7 @@ class _Reader:
         nxt = _int(self.at(i + 1))
         if nxt is not None and 10 <= nxt <= 59 and (self.at(i + 2) in ("am", "pm") or at):
             last, minute = i + 1, nxt  # "three thirty pm", "at eight fifteen"
-        if self.at(last + 1) in _NOT_CLOCK - {"am", "pm"}:
+        if self.at(last + 1) in _NOT_CLOCK:
             return None
         return self._finish(i, last, hour, minute, at=at)
 
@@ -244,7 +249,7 @@ class _Reader:
         if self.seq(last + 1, "at", "night") or nxt == "tonight":
             return _Found("time", first, last + (2 if nxt == "at" else 0),
                           time=(hour % 12 + 12, minute))
-        if not at and self.at(last) != "oclock" and self.at(first) not in ("half", "quarter"):
+        if not at and self.at(last) != "oclock":
             return None
         hour = hour % 12 + 12 if hour % 12 <= 7 else hour  # 1-7 pm, 8-11 am, 12 noon
         return _Found("time", first, last, time=(hour % 24, minute), explicit=False)
@@ -283,7 +288,7 @@ class _Reader:
             amount *= _MINUTE_UNITS[self.at(k)]
         if self.seq(k + 1, "and", "a", "half") and amount == 60:
             amount, k = 90.0, k + 3
-        if self.at(i) != "for" and self.at(k + 1) in (
+        if not said_for and self.at(k + 1) in (
                 "late", "early", "ago", "before", "after", "away", "later"):
             return None  # "ten minutes late", "an hour before the call": not a length
         return _Found("duration", i, k, minutes=round(amount))
@@ -346,25 +351,24 @@ def mentions(query: str, today: dt.date) -> list[Mention]:
     found = _pair(_find(words, today), words)
     starts = [dt.datetime.combine(f.date, dt.time(*(f.time or (0, 0))))
               if f.date is not None else None for f in found]
-    lengths = {_nearest(f, found): f for f in found if f.kind == "duration"}
+    anchors = {n: _nearest(f, found) for n, f in enumerate(found) if f.kind == "duration"}
     result: list[Mention] = []
     for n, item in enumerate(found):
         text = query[words[item.first].start:words[item.last].end]
         start = starts[n]
         if item.kind == "duration":
             value = f"{item.minutes} minutes"
-            anchor = _nearest(item, found)
+            anchor = anchors[n]
             if anchor is not None:
                 end = starts[anchor] + dt.timedelta(minutes=item.minutes or 0)
-                value += f" (ends {end:%Y-%m-%d %H:%M:%S})"
+                value += f" (ends {iso(end)})"
             result.append(Mention(text, value))
         elif start is not None:
-            value = f"{start:%Y-%m-%d %H:%M:%S}"
+            value = iso(start)
             if item.until is not None:
-                end = dt.datetime.combine(start.date(), dt.time(*item.until))
-                value += f" to {end:%Y-%m-%d %H:%M:%S}"
-            elif item.time is not None and n not in lengths:
-                value += f" (an hour later: {start + dt.timedelta(hours=1):%Y-%m-%d %H:%M:%S})"
+                value += f" to {iso(dt.datetime.combine(start.date(), dt.time(*item.until)))}"
+            elif item.time is not None and n not in anchors.values():
+                value += f" (an hour later: {iso(start + dt.timedelta(hours=1))})"
             result.append(Mention(text, value))
         elif item.explicit and item.time is not None:
             # a bare "at 7" with no date is most often part of a message: left alone

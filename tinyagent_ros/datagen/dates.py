@@ -13,25 +13,16 @@ from dataclasses import dataclass
 from tinyagent_ros.datagen.clause import Ctx
 from tinyagent_ros.datagen.heldout import Bank, templates
 from tinyagent_ros.datagen.numbers import int_words
+from tinyagent_ros.datetimes import MONTHS, WEEKDAYS
 
 #: The range ``today`` is drawn from, so relative dates vary.
 TODAY_FIRST = dt.date(2025, 1, 1)
 TODAY_LAST = dt.date(2027, 12, 31)
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
-
-
 def draw_today(ctx: Ctx) -> dt.date:
     """A random date in the today range."""
     span = (TODAY_LAST - TODAY_FIRST).days
     return TODAY_FIRST + dt.timedelta(days=ctx.rng.randint(0, span))
-
-
-def iso(moment: dt.datetime) -> str:
-    """The plan's date format, "2026-11-21 15:00:00"."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def ordinal(n: int) -> str:

@@ -47,6 +47,7 @@ from tinyagent_ros.datagen.lexicon import (
     VENUES,
     Person,
 )
+from tinyagent_ros.datetimes import iso
 
 # ---------------------------------------------------------------- people and lookups
 
@@ -613,7 +614,7 @@ def calendar(ctx: Ctx) -> Clause:
     invitees = refs(ctx, "email", people, calls)
     bank = _CAL_SENT if _sentence_ok(ctx, 0.25) else _CAL
     text = fill(ctx.pick(bank), ev=ev, rest=rest)
-    calls.append(Call("create_calendar_event", (title, dates.iso(start), dates.iso(end), location,
+    calls.append(Call("create_calendar_event", (title, iso(start), iso(end), location,
                                                 invitees, "", "")))
     _remember(ctx, people)
     form = "sentence" if bank is _CAL_SENT else "vp"
@@ -632,12 +633,12 @@ def zoom(ctx: Ctx) -> Clause:
     calls: list[Call] = []
     invitees = refs(ctx, "email", people, calls)
     text = fill(ctx.pick(_ZOOM), ev=ev, rest=rest)
-    link = Call("get_zoom_meeting_link", (topic, dates.iso(start), minutes or 60, invitees))
+    link = Call("get_zoom_meeting_link", (topic, iso(start), minutes or 60, invitees))
     calls.append(link)
     if ctx.chance(0.35):
         end = start + dt.timedelta(minutes=minutes or 60)
         text += " " + fill(ctx.pick(_ZOOM_CAL))
-        calls.append(Call("create_calendar_event", (topic, dates.iso(start), dates.iso(end), link,
+        calls.append(Call("create_calendar_event", (topic, iso(start), iso(end), link,
                                                     list(invitees), "", "")))
     if people and ctx.chance(0.25):
         text += " " + fill(ctx.pick(_ZOOM_MAIL))
@@ -683,7 +684,7 @@ def reminder(ctx: Ctx) -> Clause:
     due, when_text, has_date = "", "", False
     if ctx.chance(0.82):
         w = dates.when(ctx, _today(ctx), time=ctx.chance(0.6))
-        due, when_text, has_date = dates.iso(w.moment), w.text, True
+        due, when_text, has_date = iso(w.moment), w.text, True
     list_name, priority, all_day = "", 0, False
     extra = ""
     if ctx.chance(0.15):
