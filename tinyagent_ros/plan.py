@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tinyagent_ros.catalog import Catalog, Skill
@@ -435,9 +435,10 @@ def retarget_refs(task: Task, earlier: Sequence[Task], catalog: Catalog) -> Task
         fitting = [t.idx for t in earlier if t.name in accepts]
         return f"${fitting[-1]}" if fitting else value
 
-    args = tuple(value if _accepts(skill, pos) is None else fix(value, _accepts(skill, pos))
-                 for pos, value in enumerate(task.args))
-    return task if args == task.args else Task(task.idx, task.name, args, task.thought, task.line)
+    kinds = [_accepts(skill, pos) for pos in range(len(task.args))]
+    args = tuple(value if accepts is None else fix(value, accepts)
+                 for value, accepts in zip(task.args, kinds, strict=True))
+    return task if args == task.args else replace(task, args=args)
 
 
 def check_task(task: Task, catalog: Catalog) -> None:

@@ -74,13 +74,11 @@ class Hparams:
 # --------------------------------------------------------------------------- CTranslate2 reader
 
 
-def read_ct2_model(path: str | Path) -> dict[str, np.ndarray]:
-    """All variables of a CTranslate2 ``model.bin`` (aliases resolved) as numpy arrays."""
-    return parse_ct2_model(Path(path).read_bytes(), str(path))
-
-
 def parse_ct2_model(data: bytes, path: str = "model.bin") -> dict[str, np.ndarray]:
-    """:func:`read_ct2_model` of bytes already read (``path`` names them in errors)."""
+    """All variables of a CTranslate2 ``model.bin`` (aliases resolved) as numpy arrays.
+
+    ``data`` is the file's bytes (its parts joined); ``path`` names it in errors.
+    """
     pos = 0
 
     def take(fmt: str) -> tuple[int, ...]:
@@ -404,11 +402,8 @@ def convert_dir(model_dir: str | Path, out: IO[bytes]) -> Hparams:
     if not parts or vocab is None:
         raise ConvertError(f"{model_dir} needs model.bin (or model.bin.part1..N) and "
                            "vocabulary.txt (CTranslate2 Whisper)")
-    if len(parts) == 1:
-        model = read_ct2_model(parts[0])
-    else:
-        model = parse_ct2_model(b"".join(p.read_bytes() for p in parts),
-                                f"{model_dir}/model.bin.part1..{len(parts)}")
+    name = str(parts[0]) if len(parts) == 1 else f"{model_dir}/model.bin.part1..{len(parts)}"
+    model = parse_ct2_model(b"".join(p.read_bytes() for p in parts), name)
     return write_ggml(model, read_vocabulary(vocab), out)
 
 
