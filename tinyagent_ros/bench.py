@@ -107,13 +107,6 @@ def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if len(values) else None
 
 
-class _NoExamples:
-    """A retriever that retrieves nothing (a catalog whose prompt carries no examples)."""
-
-    def retrieve(self, query: str, skills: Any, k: int | None = None) -> list[Any]:
-        return []
-
-
 class _PerCatalog:
     """Resolves a selector/planner/retriever given as one object, a mapping or a factory."""
 
@@ -419,9 +412,8 @@ def bench_main(
                      for name in sorted({c.catalog for c in cases})}
         counts = {name: default_examples(name, True) if examples is None else examples
                   for name in selectors}
-        retrievers = ({name: ExampleRetriever.load(name, k=counts[name])
-                       if counts[name] > 0 else _NoExamples() for name in selectors}
-                      if any(counts.values()) else None)
+        retrievers = ({name: ExampleRetriever.load(name, k=n) if n > 0 else None
+                       for name, n in counts.items()} if any(counts.values()) else None)
     except (ToolRAGError, RetrievalError) as err:
         raise BenchError(str(err)) from None
     planners = None
