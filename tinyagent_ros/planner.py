@@ -196,18 +196,17 @@ def build_planner(
     for a catalog without one) or ``all``. ``examples``: retrieved in-context examples
     per prompt; None: :func:`default_examples`. ``adapter``: ``"default"`` (the
     shipped adapter of the catalog when the model is the default one), None (no
-    adapter) or a GGUF path. For the shipped
-    catalogs the classifier also gates empty plans: a command it finds a skill
-    for gets at least one task, small talk may still get none.
+    adapter) or a GGUF path. For the shipped catalogs the classifier also gates
+    empty plans: a command it finds a skill for gets at least one task, small
+    talk may still get none.
     """
     settings = settings or PlannerSettings()
+    shipped = None
     if adapter == "default":
         default_model = settings.model_path is None and "TINYAGENT_PLANNER_MODEL" not in os.environ
-        adapter = shipped_adapter(catalog.name) if default_model else None
-        if examples is None:
-            examples = default_examples(catalog.name, adapter is not None)
+        adapter = shipped = shipped_adapter(catalog.name) if default_model else None
     if examples is None:
-        examples = DEFAULT_EXAMPLES
+        examples = default_examples(catalog.name, shipped is not None)
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)
     selector = retriever = gate = None
     if tools not in ("classifier", "all"):
