@@ -180,3 +180,37 @@ def test_services_and_topics(backend):
     while not robot.outbox and time.monotonic() < deadline:
         time.sleep(0.01)
     assert robot.outbox == ["alice: Hi"]
+
+
+def test_clients_made_while_the_node_spins_do_not_kill_the_executor(tmp_path):
+    """A lifecycle configure arrives while the executor spins (ros2/rclpy#1589)."""
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+
+    path = tmp_path / "fake.yaml"
+    path.write_text(yaml.safe_dump(BINDINGS))
+    bindings = load_bindings(path, ROBOT, ["say", "take_photo"])
+    context = rclpy.Context()
+    rclpy.init(context=context, domain_id=pick_domain(7))
+    node = rclpy.create_node("agent", context=context)
+    executor = MultiThreadedExecutor(num_threads=8, context=context)
+    executor.add_node(node)
+    died: list[BaseException] = []
+
+    def spin():
+        try:
+            executor.spin()
+        except BaseException as err:  # noqa: BLE001 - the test reports what killed it
+            died.append(err)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        for _ in range(200):
+            BindingsBackend(node, ROBOT, bindings).destroy()
+        time.sleep(0.1)
+        assert not died and thread.is_alive()
+    finally:
+        rclpy.shutdown(context=context)
+        thread.join(5)
+        executor.shutdown()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -318,6 +319,23 @@ def compile_binding(skill: Skill, spec: Binding) -> SkillBinding:
 # ---------------------------------------------------------------- the backend
 
 
+def _action_client(node: Any, interface: Any, name: str, callback_group: Any) -> Any:
+    """An rclpy ActionClient that is safe to create while the node spins.
+
+    rclpy's ActionClient joins the node's wait set before it makes its lock
+    (ros2/rclpy#1589); an executor that meets it in that window dies with
+    "'ActionClient' object has no attribute '_lock'" and the node goes deaf.
+    The lock is given first, so the window is closed whenever the node is
+    configured (autostart, or a lifecycle request while spinning).
+    """
+    from rclpy.action import ActionClient
+
+    client = ActionClient.__new__(ActionClient)
+    client._lock = threading.Lock()
+    client.__init__(node, interface, name, callback_group=callback_group)
+    return client
+
+
 class BindingsBackend:
     """Run skills as ROS 2 actions, services and topics on a node's executor.
 
@@ -331,15 +349,13 @@ class BindingsBackend:
 
     def __init__(self, node: Any, catalog: Catalog, bindings: dict[str, SkillBinding],
                  callback_group: Any = None) -> None:
-        from rclpy.action import ActionClient
-
         self.catalog = catalog.name
         self._node = node
         self._bindings = bindings
         self._clients: dict[str, Any] = {}
         for skill, b in bindings.items():
             if b.kind == "action":
-                client = ActionClient(node, b.interface, b.name, callback_group=callback_group)
+                client = _action_client(node, b.interface, b.name, callback_group)
             elif b.kind == "service":
                 client = node.create_client(b.interface, b.name, callback_group=callback_group)
             else:
@@ -354,7 +370,10 @@ class BindingsBackend:
             elif self._bindings[skill].kind == "service":
                 self._node.destroy_client(client)
             else:
-                client.destroy()
+                # ActionClient.destroy frees its handle while a spinning executor may still
+                # be putting it in a wait set (RCLError "action client pointer is invalid");
+                # leaving the wait set and dropping the last reference frees it afterwards
+                self._node.remove_waitable(client)
         self._clients.clear()
 
     def servers(self) -> dict[str, bool]:
