@@ -29,7 +29,6 @@ from tinyagent_ros.catalog import Catalog, load_catalog
 from tinyagent_ros.dag import dag_success, strict_success, tool_recall
 from tinyagent_ros.dataset import Case, load_cases
 from tinyagent_ros.plan import Plan, PlanError
-from tinyagent_ros.planner import default_examples
 from tinyagent_ros.prompt import Prompt, build_prompt
 
 #: The keys every benchmark result has (contract section 6).
@@ -378,8 +377,7 @@ def bench_main(
     selector: str = "classifier",
     k: int = 5,
     threshold: float | None = None,
-    examples: int | None = 0,
-    planner_factory: Callable[[str, Any, Any], Any] | None = None,
+    planner_factory: Callable[[str, Any], Any] | None = None,
     progress: bool = True,
     echo: Callable[[str], Any] = click.echo,
     cases_out: str | Path | None = None,
@@ -390,11 +388,11 @@ def bench_main(
     :data:`VERDICTS`), to see where plans go wrong.
 
     ``selector``: ``classifier`` (ToolRAG), ``topk`` (EmbeddingTopK with ``k``)
-    or ``all``. Planning needs ``planner_factory(catalog_name, selector,
-    retriever) -> planner``; ``tools_only`` skips it. Raises :class:`BenchError`.
+    or ``all``. Planning needs ``planner_factory(catalog_name, selector) ->
+    planner`` (the planner brings its own example retriever); ``tools_only`` skips
+    it. Raises :class:`BenchError`.
     """
     from tinyagent_ros.dataset import DatasetError
-    from tinyagent_ros.retrieval import ExampleRetriever, RetrievalError
     from tinyagent_ros.toolrag import ToolRAGError
 
     try:
@@ -410,21 +408,15 @@ def bench_main(
     try:
         selectors = {name: make_selector(selector, name, k, threshold)
                      for name in sorted({c.catalog for c in cases})}
-        counts = {name: default_examples(name, True) if examples is None else examples
-                  for name in selectors}
-        retrievers = ({name: ExampleRetriever.load(name, k=n) if n > 0 else None
-                       for name, n in counts.items()} if any(counts.values()) else None)
-    except (ToolRAGError, RetrievalError) as err:
+    except ToolRAGError as err:
         raise BenchError(str(err)) from None
     planners = None
     if not tools_only:
         if planner_factory is None:
             raise BenchError("planning needs a planner; use --tools-only for tool selection")
-        planners = {name: planner_factory(name, selectors[name],
-                                          retrievers[name] if retrievers else None)
-                    for name in selectors}
+        planners = {name: planner_factory(name, selectors[name]) for name in selectors}
     records: list[dict[str, Any]] = []
-    result = run_bench(cases, selectors, planners, retriever=retrievers, progress=progress,
+    result = run_bench(cases, selectors, planners, progress=progress,
                        desc=Path(dataset).name, warn=warn, on_case=records.append)
     if cases_out is not None:
         Path(cases_out).write_text("".join(json.dumps(r) + "\n" for r in records),

@@ -334,14 +334,15 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
     """
     from tinyagent_ros.bench import BenchError, bench_main
 
-    def factory(catalog_name: str, selector: Any, retriever: Any) -> Any:
-        # the bench's selector picks the skills; the planner keeps its own retriever
+    def factory(catalog_name: str, selector: Any) -> Any:
+        # the bench's selector picks the skills (passed per case); the planner keeps
+        # its own example retriever
         return _make_planner(load_catalog(catalog_name), **{**planner, "tools": "all"})
 
     try:
         bench_main(dataset, tools_only=tools_only, limit=limit, as_json=as_json,
                    selector="topk" if topk else planner["tools"], k=topk or 5,
-                   examples=planner["examples"], planner_factory=factory, cases_out=cases_out)
+                   planner_factory=factory, cases_out=cases_out)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
 
