@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tinyagent_ros.catalog import Catalog
+from tinyagent_ros.decoding import DecodingError, GrammarDecoder
 from tinyagent_ros.grammar import DEFAULT_MAX_TASKS, plan_grammar
 from tinyagent_ros.plan import END_OF_PLAN, Plan, PlanError, PlanParser
 from tinyagent_ros.prompt import Example, Prompt, build_prompt
@@ -245,8 +246,9 @@ class Planner:
         #: Says whether a command asks for something; then the plan may not be empty.
         self.gate = gate
         self._lock = threading.Lock()
-        self._grammars: dict[tuple[tuple[str, ...], bool], Any] = {}
+        self._grammars: dict[tuple[tuple[str, ...], bool], str] = {}
         self._llm = self._load()
+        self._decoder = GrammarDecoder(self._llm)
         self._chat = chat_formatter(self._llm)
 
     def for_catalog(self, catalog: Catalog) -> Planner:
@@ -319,14 +321,11 @@ class Planner:
         """Tokens of ``text`` under the planner model's tokenizer."""
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def _grammar(self, skills: tuple[str, ...], must_act: bool) -> Any:
-        from llama_cpp import LlamaGrammar
-
+    def _grammar(self, skills: tuple[str, ...], must_act: bool) -> str:
         key = (skills, must_act)
         if key not in self._grammars:
-            gbnf = plan_grammar(self.catalog.subset(list(skills)), self.settings.max_tasks,
-                                must_act)
-            self._grammars[key] = LlamaGrammar.from_string(gbnf, verbose=False)
+            self._grammars[key] = plan_grammar(self.catalog.subset(list(skills)),
+                                               self.settings.max_tasks, must_act)
         return self._grammars[key]
 
     # ------------------------------------------------------------ generation
@@ -336,34 +335,41 @@ class Planner:
     ) -> Iterator[str]:
         """Yield plan text as the model writes it; stop early when ``stop`` is set."""
         text = self.render(prompt, previous)
-        grammar = self._grammar(prompt.skills, prompt.must_act) \
-            if self.settings.use_grammar else None
         with self._lock:
-            chunks = self._llm.create_completion(
-                text,
-                max_tokens=self.settings.max_tokens,
-                temperature=0.0,
-                top_k=1,
-                repeat_penalty=1.0,
-                stream=True,
-                grammar=grammar,
-                stop=None if grammar else [END_OF_PLAN, "<|im_end|>", "<|endoftext|>"],
-            )
-            ended = False
+            if self.settings.use_grammar:
+                pieces = self._decoder.stream(
+                    text, self._grammar(prompt.skills, prompt.must_act), prompt.skills,
+                    self.settings.max_tokens, stop)
+            else:
+                pieces = self._free_stream(text, stop)
             try:
-                for chunk in chunks:
-                    if stop is not None and stop.is_set():
-                        return
-                    piece = chunk["choices"][0]["text"]
-                    ended = ended or END_OF_PLAN in piece
-                    if piece:
-                        yield piece
+                yield from pieces
+            except DecodingError as err:
+                raise PlannerError(str(err)) from None
             finally:
-                close = getattr(chunks, "close", None)
-                if close:
-                    close()
-            if not ended and grammar is None:
-                yield END_OF_PLAN  # the stop string is swallowed by llama.cpp
+                pieces.close()
+
+    def _free_stream(self, text: str, stop: threading.Event | None) -> Iterator[str]:
+        """Unconstrained greedy decoding, stopped at the end marker (``--no-grammar``)."""
+        chunks = self._llm.create_completion(
+            text,
+            max_tokens=self.settings.max_tokens,
+            temperature=0.0,
+            top_k=1,
+            repeat_penalty=1.0,
+            stream=True,
+            stop=[END_OF_PLAN, "<|im_end|>", "<|endoftext|>"],
+        )
+        try:
+            for chunk in chunks:
+                if stop is not None and stop.is_set():
+                    return
+                piece = chunk["choices"][0]["text"]
+                if piece:
+                    yield piece
+        finally:
+            chunks.close()
+        yield END_OF_PLAN  # the stop string is swallowed by llama.cpp
 
     def plan(self, query: str, today: dt.date | None = None, skills: list[str] | None = None,
              previous: str | None = None) -> PlanOutcome:
