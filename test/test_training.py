@@ -231,6 +231,20 @@ def test_train_checkpoint_resume_and_config(tiny_model, data_dir, tmp_path):
         train_planner(TrainSettings(out_dir=str(b), resume=True, **{**common, "rank": 8}),
                       log=None)
 
+    # A new run from a trained adapter starts from its weights (lr 0: they stay as they were).
+    c = tmp_path / "c"
+    res_c = train_planner(TrainSettings(out_dir=str(c), init_adapter=str(a),
+                                        **{**common, "lr": 0.0, "steps": 1}), log=None)
+    assert res_c.steps == 1
+    wc = _adapter_weights(c)
+    for k in wa:
+        assert torch.equal(wa[k], wc[k]), k
+    cfg_c = json.loads((c / "training_config.json").read_text())
+    assert cfg_c["init_adapter"]["path"] == str(a) and len(cfg_c["init_adapter"]["sha256"]) == 64
+    with pytest.raises(TrainingError, match="same --rank"):
+        train_planner(TrainSettings(out_dir=str(tmp_path / "d"), init_adapter=str(a),
+                                    **{**common, "rank": 8}), log=None)
+
 
 def test_cli_and_export_of_the_tiny_adapter(tiny_model, data_dir, tmp_path):
     from click.testing import CliRunner

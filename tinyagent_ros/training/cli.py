@@ -28,6 +28,7 @@ def train_cli() -> None:
     Examples:
       tinyagent train planner --catalog robot --data /tmp/syn --out out/lora-robot --steps 200
       tinyagent train planner --catalog robot --data /tmp/syn --out out/lora-robot --resume
+      tinyagent train planner --data /tmp/syn --out out/more --init-adapter out/lora-robot --seed 1
       tinyagent train export --adapter out/lora-robot --out out/lora-robot.gguf
       tinyagent train eval --data /tmp/syn/robot_val.jsonl --lora out/lora-robot.gguf --limit 100
     """
@@ -64,6 +65,8 @@ def train_cli() -> None:
 @click.option("--p-all-skills", type=float, default=0.1, show_default=True,
               help="Share of prompts that list the whole catalog.")
 @click.option("--limit", type=int, help="Use at most N training cases (per catalog).")
+@click.option("--init-adapter", type=click.Path(file_okay=False, exists=True),
+              help="Start from this trained adapter directory (new optimizer and schedule).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--threads", type=int, help="CPU threads (default: all cores).")

@@ -6,7 +6,10 @@ trained against the weights llama.cpp runs (up to quantisation). LoRA sits on
 the attention and MLP projections; AdamW, warm-up then cosine decay, gradient
 accumulation; loss on plan tokens only. Checkpoints every N steps hold the
 adapter, optimizer, schedule and RNG state, and ``resume`` continues from the
-newest one with the same data order.
+newest one with the same data order. ``init_adapter`` starts a new run (fresh
+optimizer and schedule; the data order of its ``seed``) from a trained adapter:
+more training on other examples, or a shipped adapter adapted to a user's own
+catalog.
 
 CPU option ``prefix_cache`` (default on): every prompt of a catalog starts with
 the same instructions and rules. Once per optimizer step their keys and values
@@ -84,6 +87,8 @@ class TrainSettings:
     min_negatives: int = 1
     p_all_skills: float = 0.1
     limit: int | None = None
+    #: A trained PEFT adapter directory to start from (fresh optimizer and schedule).
+    init_adapter: str | None = None
     checkpoint_every: int = 50
     keep_checkpoints: int = 2
     resume: bool = False
@@ -280,6 +285,37 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any,
     return int(state["step"]), list(state["log"])
 
 
+def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
+    """Load a trained adapter's weights into a fresh PEFT model of the same shape.
+
+    Returns its record for ``training_config.json`` (path, sha256 of the weights).
+    """
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = path / "adapter_model.safetensors"
+    try:
+        cfg = json.loads((path / "adapter_config.json").read_text())
+    except (OSError, ValueError) as err:
+        raise TrainingError(f"--init-adapter {path}: no readable adapter_config.json "
+                            f"({err})") from None
+    want = {"r": lora.r, "lora_alpha": lora.lora_alpha,
+            "target_modules": sorted(lora.target_modules)}
+    have = {"r": cfg.get("r"), "lora_alpha": cfg.get("lora_alpha"),
+            "target_modules": sorted(cfg.get("target_modules") or [])}
+    if want != have:
+        raise TrainingError(f"--init-adapter {path}: adapter is {have}, this run is {want}; "
+                            "use the same --rank, --alpha and targets")
+    if not weights.is_file():
+        raise TrainingError(f"--init-adapter {path}: {weights.name} is missing")
+    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    unexpected = getattr(result, "unexpected_keys", None)
+    if unexpected:
+        raise TrainingError(f"--init-adapter {path}: weights do not fit the model "
+                            f"({len(unexpected)} unexpected, e.g. {unexpected[0]})")
+    return {"path": str(path), "sha256": sha256_file(weights)}
+
+
 # --------------------------------------------------------------------------- the step
 
 
@@ -474,6 +510,10 @@ def train_planner(settings: TrainSettings | None = None,
                       target_modules=list(settings.target_modules), bias="none",
                       task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
+    init_record = None
+    if settings.init_adapter:
+        init_record = load_init_adapter(Path(settings.init_adapter), model, lora)
+        say(f"starting from adapter {settings.init_adapter}")
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in params)
@@ -501,6 +541,7 @@ def train_planner(settings: TrainSettings | None = None,
         "base": {"path": base_name,
                  "sha256": sha256_file(base_name) if Path(base_name).is_file() else None},
         "data": _data_record(files),
+        "init_adapter": init_record,
         "pairs": settings.pair_settings().as_dict(),
         "negatives": {"skills_total": [settings.skills_min, settings.skills_max],
                       "min_negatives": settings.min_negatives,
