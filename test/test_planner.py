@@ -117,6 +117,22 @@ def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(pl
     assert own.settings.lora_path is None and own.selector is None  # an adapter fits one base
 
 
+def test_grammar_selection_lists_every_skill_and_allows_only_the_pick(planner):
+    built = build_planner(ROBOT, tools="grammar")
+    query = "please drive to the kitchen"
+    outcome = built.plan(query)
+    assert outcome.prompt.skills == tuple(ROBOT.names)
+    pick = set(built.selector.select(query))
+    assert set(outcome.prompt.allowed) == pick and len(pick) < len(ROBOT.names)
+    assert outcome.error is None and set(outcome.plan.names) <= pick | {"join"}, outcome.text
+    # The prompt is the same for every command (all of it stays cached) ...
+    other = built.plan("take a photo of the garden", skills=["navigate_to"])
+    assert other.prompt.system == outcome.prompt.system
+    # ... and the grammar, not the prompt, keeps a listed skill out of the plan.
+    assert "take_photo" in other.prompt.skills and other.prompt.allowed == ("navigate_to",)
+    assert other.error is None and set(other.plan.names) <= {"navigate_to", "join"}, other.text
+
+
 def test_shipped_adapter_is_checked_by_sha256(tmp_path, monkeypatch):
     adapters = tmp_path / "models" / "adapters"
     adapters.mkdir(parents=True)
@@ -129,6 +145,8 @@ def test_shipped_adapter_is_checked_by_sha256(tmp_path, monkeypatch):
     assert shipped_adapter("mac") is None
     with pytest.raises(PlannerError, match="unknown tool selection"):
         build_planner(ROBOT, tools="magic", adapter=None)
+    with pytest.raises(PlannerError, match="works through the plan grammar"):
+        build_planner(ROBOT, PlannerSettings(use_grammar=False), tools="grammar", adapter=None)
 
 
 def test_bench_command_plans_and_reports_the_contract_keys(planner, capsys):

@@ -20,7 +20,7 @@ from tinyagent_ros.bfcl import CATEGORIES as BFCL_CATEGORIES
 from tinyagent_ros.catalog import CatalogError, load_catalog
 from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
 from tinyagent_ros.plan import PlanError, parse_plan, render_value
-from tinyagent_ros.planner import DEFAULT_EXAMPLES, PlannerError
+from tinyagent_ros.planner import DEFAULT_EXAMPLES, TOOL_SELECTIONS, PlannerError
 
 #: Errors caused by the user's input: reported in one line, exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (PlanError, CatalogError, DatasetError, PlannerError,
@@ -108,9 +108,10 @@ def planner_options(command):
                      help="A LoRA adapter GGUF (default: the shipped one for the catalog, "
                           "with the shipped model)."),
         click.option("--no-adapter", is_flag=True, help="Run the model without any adapter."),
-        click.option("--tools", type=click.Choice(["classifier", "all"]), default="classifier",
+        click.option("--tools", type=click.Choice(TOOL_SELECTIONS), default="classifier",
                      show_default=True,
-                     help="Skills offered to the model: the ToolRAG classifier's pick, or all."),
+                     help="Skills offered to the model: the ToolRAG classifier's pick, all, "
+                          "or all listed with the pick enforced by the grammar (grammar)."),
         click.option("--examples", type=click.IntRange(0, 8), default=None,
                      help="Retrieved in-context examples per prompt (default: what the "
                           f"shipped adapter was measured best with, else {DEFAULT_EXAMPLES})."),
@@ -161,7 +162,7 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
                                                      today=today.date() if today else None)
     if as_json:
         _emit_json({"query": query, "plan": outcome.text, "valid": outcome.error is None,
-                    "error": outcome.error, "skills": list(outcome.prompt.skills),
+                    "error": outcome.error, "skills": list(outcome.prompt.callable),
                     "prompt_tokens": outcome.prompt_tokens, "latency_s": outcome.latency_s,
                     "first_task_s": outcome.first_task_s})
     else:
@@ -318,12 +319,15 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
 @click.option("--tools-only", is_flag=True, help="Tool selection only, no model.")
 @click.option("--topk", type=click.IntRange(1, 16), default=None,
               help="Select skills by embedding similarity (top K) instead of --tools.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="ToolRAG classifier threshold (default: the model's, 0.5).")
 @planner_options
 @click.option("--out", "cases_out", type=click.Path(dir_okay=False), default=None,
               help="Write one JSON line per planned case (plan, gold, verdict) here.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of metrics.")
 def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
-          cases_out: str | None, as_json: bool, **planner: Any) -> None:
+          threshold: float | None, cases_out: str | None, as_json: bool,
+          **planner: Any) -> None:
     """Tool selection and planning on every case: success, recall, prompt size, latency.
 
     \b
@@ -334,14 +338,23 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
     """
     from tinyagent_ros.bench import BenchError, bench_main
 
+    if planner["tools"] == "grammar" and (topk or tools_only):
+        raise click.UsageError("--tools grammar plans with the classifier's pick; it goes "
+                               "with neither --topk nor --tools-only")
+    if threshold is not None and (topk or planner["tools"] == "all"):
+        raise click.UsageError("--threshold is the classifier's; not with --topk or --tools all")
+
     def factory(catalog_name: str, selector: Any) -> Any:
         # the bench's selector picks the skills (passed per case); the planner keeps
         # its own example retriever
-        return _make_planner(load_catalog(catalog_name), **{**planner, "tools": "all"})
+        tools = "grammar" if planner["tools"] == "grammar" else "all"
+        return _make_planner(load_catalog(catalog_name), **{**planner, "tools": tools})
 
+    selector = "topk" if topk else {"grammar": "classifier"}.get(planner["tools"],
+                                                                 planner["tools"])
     try:
         bench_main(dataset, tools_only=tools_only, limit=limit, as_json=as_json,
-                   selector="topk" if topk else planner["tools"], k=topk or 5,
+                   selector=selector, k=topk or 5, threshold=threshold,
                    planner_factory=factory, cases_out=cases_out)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
@@ -415,6 +428,38 @@ def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | Non
         click.echo(json.dumps(metrics))
 
 
+@click.command("merge", short_help="Merge the shipped adapters into the planner model.")
+@click.option("--catalog", type=click.Choice(["robot", "mac", "all"]), default="all",
+              show_default=True)
+@click.option("--force", is_flag=True, help="Merge again even if an up-to-date merge exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def merge_cmd(catalog: str, force: bool, quiet: bool) -> None:
+    """Merge each shipped adapter into the planner model, for faster planning.
+
+    Without torch: the weights an adapter touches are dequantised, the adapter
+    is added and the sum stored as Q8_0 (about 600 MB per catalog, a minute or
+    two). The planner then uses the merged model in place of base + adapter, as
+    long as it was made from exactly the shipped base and adapter; an
+    up-to-date merge is not made again.
+
+    \b
+    Example: tinyagent models merge --catalog robot
+    """
+    from tinyagent_ros.planner import merge_shipped, shipped_merged
+
+    for name in ("robot", "mac") if catalog == "all" else (catalog,):
+        done = None if force else shipped_merged(name)
+        if done is not None:
+            click.echo(f"{name}: up to date: {done}")
+            continue
+        try:
+            report = merge_shipped(name, progress=not quiet)
+        except PlannerError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"{name}: merged {report.merged_tensors} tensors into {report.out} "
+                   f"({report.size / 1e6:.0f} MB, {report.seconds:.0f} s)")
+
+
 def _register_groups() -> None:
     from tinyagent_ros.asr import transcribe_cli
     from tinyagent_ros.datagen.cli import data
@@ -422,6 +467,7 @@ def _register_groups() -> None:
     from tinyagent_ros.toolrag import toolrag_cli
     from tinyagent_ros.training.cli import train_cli
 
+    models_cli.add_command(merge_cmd)
     cli.add_command(models_cli, "models")
     cli.add_command(toolrag_cli, "toolrag")
     cli.add_command(transcribe_cli, "transcribe")

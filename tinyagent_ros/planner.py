@@ -133,6 +133,10 @@ def default_model_path() -> Path:
 #: adapters.json may say otherwise (``examples``).
 DEFAULT_EXAMPLES = 3
 
+#: What the model is offered: the classifier's pick, every skill, or every skill listed
+#: with the classifier's pick enforced by the grammar (:func:`build_planner`).
+TOOL_SELECTIONS = ("classifier", "all", "grammar")
+
 #: LoRA adapters trained here for the default base model, one per catalog, listed with
 #: their sha256 in ``models/adapters/adapters.json`` (docs/training.md says how they were made).
 ADAPTERS_DIR = ("models", "adapters")
@@ -183,6 +187,43 @@ def shipped_adapter(catalog_name: str) -> Path | None:
     return path
 
 
+def merged_path(catalog_name: str) -> Path:
+    """Where ``tinyagent models merge`` writes the shipped adapter merged into the base."""
+    from tinyagent_ros.models import models_dir
+
+    return models_dir() / "merged" / f"planner-0.5b-{catalog_name}-q8_0.gguf"
+
+
+def shipped_merged(catalog_name: str) -> Path | None:
+    """The merged model of the catalog's shipped adapter, if made for exactly that adapter."""
+    from tinyagent_ros.lora_merge import merged_model
+
+    found = _adapter_entry(catalog_name)
+    base_sha = (found[1].get("base") or {}).get("sha256") if found else None
+    if found is None or not base_sha:
+        return None
+    return merged_model(merged_path(catalog_name), base_sha, found[1]["sha256"])
+
+
+def merge_shipped(catalog_name: str, progress: bool = True) -> Any:
+    """Merge the catalog's shipped adapter into the default base (:mod:`lora_merge`)."""
+    from tinyagent_ros.lora_merge import MergeError, file_sha256, merge_lora
+
+    adapter = shipped_adapter(catalog_name)
+    found = _adapter_entry(catalog_name)
+    if adapter is None or found is None:
+        raise PlannerError(f"no shipped adapter for the {catalog_name} catalog")
+    base = default_model_path()
+    want = (found[1].get("base") or {}).get("sha256")
+    if file_sha256(base) != want:
+        raise PlannerError(f"{base} is not the model the {catalog_name} adapter was trained "
+                           "for (sha256 differs from adapters.json); nothing to merge")
+    try:
+        return merge_lora(base, adapter, merged_path(catalog_name), progress=progress)
+    except MergeError as err:
+        raise PlannerError(str(err)) from None
+
+
 def build_planner(
     catalog: Catalog,
     settings: PlannerSettings | None = None,
@@ -194,12 +235,16 @@ def build_planner(
     """The planner a user gets: ToolRAG picks the skills, the shipped adapter tunes the model.
 
     ``tools``: ``classifier`` (the shipped ToolRAG model of the catalog; every skill
-    for a catalog without one) or ``all``. ``examples``: retrieved in-context examples
-    per prompt; None: :func:`default_examples`. ``adapter``: ``"default"`` (the
+    for a catalog without one), ``all``, or ``grammar``: the prompt lists every
+    skill, so it is the same for every command and llama.cpp keeps all of it
+    evaluated, and the grammar lets the model call only the classifier's pick.
+    ``examples``: retrieved in-context examples per prompt; None:
+    :func:`default_examples`. ``adapter``: ``"default"`` (the
     shipped adapter of the catalog when the model is the default one), None (no
-    adapter) or a GGUF path. For the shipped catalogs the classifier also gates
-    empty plans: a command it finds a skill for gets at least one task, small
-    talk may still get none.
+    adapter) or a GGUF path; with ``"default"``, a merged model made by ``tinyagent
+    models merge`` from that very adapter is used in its place. For the shipped
+    catalogs the classifier also gates empty plans: a command it finds a skill for
+    gets at least one task, small talk may still get none.
     """
     settings = settings or PlannerSettings()
     shipped = None
@@ -209,9 +254,15 @@ def build_planner(
     if examples is None:
         examples = default_examples(catalog.name, shipped is not None)
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)
+    merged = shipped_merged(catalog.name) if shipped is not None else None
+    if merged is not None:
+        settings = replace(settings, model_path=merged, lora_path=None)
     selector = retriever = gate = None
-    if tools not in ("classifier", "all"):
-        raise PlannerError(f"unknown tool selection {tools!r}; use classifier or all")
+    if tools not in TOOL_SELECTIONS:
+        raise PlannerError(f"unknown tool selection {tools!r}; use {', '.join(TOOL_SELECTIONS)}")
+    if tools == "grammar" and not settings.use_grammar:
+        raise PlannerError("tool selection 'grammar' works through the plan grammar; "
+                           "it cannot be used without it")
     if catalog.name in ("robot", "mac"):
         from tinyagent_ros.retrieval import ExampleRetriever as Store
         from tinyagent_ros.retrieval import RetrievalError
@@ -219,13 +270,14 @@ def build_planner(
 
         try:
             gate = ToolClassifier.load(catalog.name)
-            if tools == "classifier":
+            if tools != "all":
                 selector = gate
             if examples > 0:
                 retriever = Store.load(catalog.name, k=examples)
         except (ToolRAGError, RetrievalError) as err:
             raise PlannerError(str(err)) from None
-    return Planner(catalog, settings, selector=selector, retriever=retriever, gate=gate)
+    return Planner(catalog, settings, selector=selector, retriever=retriever, gate=gate,
+                   list_all=tools == "grammar")
 
 
 class Planner:
@@ -238,6 +290,7 @@ class Planner:
         selector: ToolSelector | None = None,
         retriever: ExampleRetriever | None = None,
         gate: ActionGate | None = None,
+        list_all: bool = False,
     ) -> None:
         self.catalog = catalog
         self.settings = settings or PlannerSettings()
@@ -245,6 +298,8 @@ class Planner:
         self.retriever = retriever
         #: Says whether a command asks for something; then the plan may not be empty.
         self.gate = gate
+        #: List every skill in the prompt; the selection then only narrows the grammar.
+        self.list_all = list_all
         self._lock = threading.Lock()
         self._grammars: dict[tuple[tuple[str, ...], bool], str] = {}
         self._llm = self._load()
@@ -299,8 +354,11 @@ class Planner:
         examples = self.retriever.retrieve(query, skills) if self.retriever else []
         if today is None and self.catalog.name == "mac":
             today = dt.date.today()
-        prompt = build_prompt(self.catalog, query, skills, examples, today,
+        listed = list(self.catalog.names) if self.list_all else skills
+        prompt = build_prompt(self.catalog, query, listed, examples, today,
                               self.settings.date_hints)
+        if self.list_all and set(skills) != set(listed):
+            prompt = replace(prompt, allowed=tuple(n for n in listed if n in skills))
         if self.gate is not None and self.gate.needs_action(query):
             prompt = replace(prompt, must_act=True)
         return prompt
@@ -338,7 +396,7 @@ class Planner:
         with self._lock:
             if self.settings.use_grammar:
                 pieces = self._decoder.stream(
-                    text, self._grammar(prompt.skills, prompt.must_act), prompt.skills,
+                    text, self._grammar(prompt.callable, prompt.must_act), prompt.callable,
                     self.settings.max_tokens, stop)
             else:
                 pieces = self._free_stream(text, stop)

@@ -39,6 +39,13 @@ class Prompt:
     examples: tuple[Example, ...]
     #: The command asks for something (ToolRAG found a skill it needs): no empty plan.
     must_act: bool = False
+    #: The skills the grammar lets the model call, when not all of those listed.
+    allowed: tuple[str, ...] | None = None
+
+    @property
+    def callable(self) -> tuple[str, ...]:
+        """The skills the plan may call."""
+        return self.skills if self.allowed is None else self.allowed
 
     def messages(self) -> list[dict[str, str]]:
         """Chat messages for the model's chat template."""

@@ -86,8 +86,9 @@ class AgentSettings(BaseModel):
     model_path: str = Field("", description="Planner GGUF; empty: the shipped planner.")
     lora_path: str = Field("", description="LoRA adapter GGUF for the planner; empty: the "
                                            "shipped one (with the shipped model); none: none.")
-    tool_selection: Literal["classifier", "all"] = Field(
-        "classifier", description="Skills offered to the model: ToolRAG's pick or all.")
+    tool_selection: Literal["classifier", "all", "grammar"] = Field(
+        "classifier", description="Skills offered to the model: ToolRAG's pick, all, or all "
+                                  "listed with ToolRAG's pick enforced by the grammar.")
     examples: int = Field(-1, ge=-1, le=8,
                           description="Retrieved in-context examples per prompt; -1: what "
                                       "the shipped adapter was measured best with, else "
