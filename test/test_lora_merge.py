@@ -101,6 +101,7 @@ def test_merge_adds_the_scaled_product_and_copies_the_rest(tmp_path):
     ("wrong_shape", "does not fit lora_b"),
     ("garbage", "not a readable GGUF"),
     ("disk_full", "cannot write"),
+    ("wrong_base", "not the model the adapter was trained for"),
 ])
 def test_merge_refuses_what_does_not_fit(tmp_path, monkeypatch, case, message):
     rng = np.random.default_rng(1)
@@ -119,7 +120,8 @@ def test_merge_refuses_what_does_not_fit(tmp_path, monkeypatch, case, message):
         monkeypatch.setattr(gguf.GGUFWriter, "write_tensors_to_file", full)
     out = tmp_path / "m.gguf"
     with pytest.raises(MergeError, match=message):
-        merge_lora(tmp_path / "base.gguf", lora, out, progress=False)
+        merge_lora(tmp_path / "base.gguf", lora, out, progress=False,
+                   base_sha256="0" * 64 if case == "wrong_base" else None)
     assert not out.exists() and not list(tmp_path.glob(".m.gguf*"))
 
 

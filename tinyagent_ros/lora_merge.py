@@ -14,7 +14,6 @@ for that exact pair, and only while the file is the one written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -25,11 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from tinyagent_ros.encoder import file_sha256
+
 #: How merged weights are stored.
 MERGED_TYPE_NAME = "Q8_0"
 MANIFEST_SUFFIX = ".json"
 _LORA_A, _LORA_B = ".lora_a", ".lora_b"
-_CHUNK = 4 << 20
 
 
 class MergeError(RuntimeError):
@@ -53,15 +53,6 @@ class MergeReport:
     rank: int
     alpha: float
     seconds: float
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file (streamed)."""
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _reader(path: Path) -> Any:
@@ -145,15 +136,22 @@ def _progress(items: list[Any], desc: str, progress: bool) -> Iterator[Any]:
 
 
 def merge_lora(base_path: str | os.PathLike[str], adapter_path: str | os.PathLike[str],
-               out_path: str | os.PathLike[str], *, progress: bool = True) -> MergeReport:
+               out_path: str | os.PathLike[str], *, progress: bool = True,
+               base_sha256: str | None = None) -> MergeReport:
     """Write ``out_path``: the base with the adapter merged in (touched weights as Q8_0).
 
-    Writes the manifest (:class:`MergeReport`) beside it. Raises :class:`MergeError`.
+    Writes the manifest (:class:`MergeReport`) beside it. ``base_sha256``: the
+    base the adapter was trained on; another base is refused before any work.
+    Raises :class:`MergeError`.
     """
     from gguf import GGMLQuantizationType, GGUFWriter, quants
 
     base_p, adapter_p, out = Path(base_path), Path(adapter_path), Path(out_path)
     start = time.monotonic()
+    base_sha = file_sha256(base_p)
+    if base_sha256 is not None and base_sha != base_sha256:
+        raise MergeError(f"{base_p} is not the model the adapter was trained for "
+                         f"(sha256 {base_sha[:12]}..., expected {base_sha256[:12]}...)")
     base, adapter = _reader(base_p), _reader(adapter_p)
     pairs, alpha = lora_pairs(adapter, adapter_p)
     names = {t.name for t in base.tensors}
@@ -193,7 +191,7 @@ def merge_lora(base_path: str | os.PathLike[str], adapter_path: str | os.PathLik
         tmp.unlink(missing_ok=True)
     st = out.stat()
     report = MergeReport(
-        base=str(base_p), base_sha256=file_sha256(base_p), adapter=str(adapter_p),
+        base=str(base_p), base_sha256=base_sha, adapter=str(adapter_p),
         adapter_sha256=file_sha256(adapter_p), out=str(out), out_sha256=file_sha256(out),
         size=st.st_size, mtime_ns=st.st_mtime_ns, merged_tensors=len(pairs),
         copied_tensors=len(names) - len(pairs), rank=rank, alpha=alpha,
