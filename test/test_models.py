@@ -368,6 +368,48 @@ def test_cli(env: Env, tmp_path: Path, monkeypatch) -> None:
     assert run(M.models_cli, ["--help"]).exit_code == 0
 
 
+def test_planner_models_are_named_or_given_as_paths(env: Env, tmp_path: Path, capsys,
+                                                   monkeypatch) -> None:
+    import yaml
+
+    from tinyagent_ros.cli import main
+    from tinyagent_ros.planner import (
+        PLANNER_MODEL_ENV,
+        PlannerError,
+        default_model_path,
+        resolve_model,
+    )
+
+    env.install()
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(yaml.safe_dump(env.data))
+    monkeypatch.setenv(M.MANIFEST_ENV, str(manifest))
+    monkeypatch.setenv(M.MODELS_DIR_ENV, str(env.root))
+    monkeypatch.delenv(PLANNER_MODEL_ENV, raising=False)
+    installed = env.root / "planner-x.gguf"
+    assert resolve_model("x") == resolve_model("planner-x") == resolve_model(" x ") == installed
+    own = tmp_path / "own.gguf"
+    assert resolve_model(str(own)) == own  # a path is taken as given, even a missing one
+    monkeypatch.chdir(tmp_path)
+    Path("x").write_bytes(b"a file called x")
+    assert resolve_model("x") == Path("x")  # an existing file wins over a name
+    with pytest.raises(PlannerError, match=r"'tokenizer' does not exist: not a file, "
+                                           r"nor a model name \(x\)"):
+        resolve_model("tokenizer")  # enc-tokenizer is an asset, but no planner
+    monkeypatch.setenv(PLANNER_MODEL_ENV, "planner-x")
+    assert resolve_model(None) == resolve_model("") == default_model_path() == installed
+    installed.unlink()
+    with pytest.raises(PlannerError, match="run `tinyagent models install planner-x`"):
+        resolve_model("planner-x")
+    for argv in (["plan", "go to the kitchen", "--model", "large"],
+                 ["bench-bfcl", "--data", str(tmp_path), "--model", "planner-x"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and len(err.strip().splitlines()) == 1, err
+        assert "Invalid value for '--model'" in err
+
+
 # ------------------------------------------------------------------ the real planner
 
 

@@ -17,6 +17,8 @@ from tinyagent_ros.planner import (
     PlannerSettings,
     build_planner,
     default_model_path,
+    is_shipped_model,
+    resolve_model,
     shipped_adapter,
 )
 
@@ -106,15 +108,18 @@ def test_plan_command_json(planner, capsys):
     assert Path(default_model_path()).exists()
 
 
-def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(planner):
+def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(planner,
+                                                                               tmp_path):
     built = build_planner(ROBOT, examples=2)
     assert built.settings.lora_path == shipped_adapter("robot")
     outcome = built.plan("please drive to the kitchen")
     assert "navigate_to" in outcome.prompt.skills and len(outcome.prompt.skills) <= 6
     assert len(outcome.prompt.examples) == 2
     assert outcome.error is None and outcome.plan.names[0] == "navigate_to", outcome.text
-    own = build_planner(ROBOT, PlannerSettings(model_path=default_model_path()), tools="all")
-    assert own.settings.lora_path is None and own.selector is None  # an adapter fits one base
+    named = build_planner(ROBOT, PlannerSettings(model_path=resolve_model("0.5b")), tools="all")
+    assert named.settings.lora_path == shipped_adapter("robot") and named.selector is None
+    assert is_shipped_model(None) and is_shipped_model(default_model_path())
+    assert not is_shipped_model(tmp_path / "own.gguf")  # an adapter fits one base
 
 
 def test_grammar_selection_lists_every_skill_and_allows_only_the_pick(planner):

@@ -335,15 +335,20 @@ def test_bad_audio_gives_events_mute_silences_and_the_node_keeps_listening(probe
 # ---------------------------------------------------------------- configure failures
 
 
-def test_configure_fails_with_the_reason_when_the_model_is_missing(tmp_path):
+@pytest.mark.parametrize("model", ["path", "name"])
+def test_configure_fails_with_the_reason_when_the_model_is_missing(tmp_path, model):
     missing = tmp_path / "planner.gguf"
-    node = NodeProcess("tinyagent-node", {"model_path": str(missing)}, pick_domain(1))
+    value, reason = {
+        "path": (str(missing), f"planner model not found: {missing}"),
+        "name": ("7b", "planner model '7b' does not exist: not a file, nor a model name (0.5b"),
+    }[model]
+    node = NodeProcess("tinyagent-node", {"model_path": value}, pick_domain(1))
     try:
         node.proc.wait(30)
     finally:
         node.stop()
     assert node.proc.returncode == 1
-    assert f"configure failed: planner model not found: {missing}" in node.output()
+    assert f"configure failed: {reason}" in node.output()
 
 
 def test_lifecycle_configure_fails_on_a_missing_interface_then_succeeds(tmp_path):

@@ -265,33 +265,14 @@ def _asset_path(asset: str) -> Path:
         raise ASRError(str(err)) from None
 
 
-def whisper_assets() -> list[str]:
-    """Names of the whisper (ggml) assets of the model manifest, e.g. ``whisper-tiny.en``."""
-    from tinyagent_ros.models import ModelError, load_manifest
-
-    try:
-        manifest = load_manifest()
-    except ModelError as err:
-        raise ASRError(str(err)) from None
-    return [a.name for a in manifest.assets if a.kind == "ggml"]
-
-
 def model_names() -> list[str]:
     """The short model names ``--whisper-model`` takes (``tiny.en``, ``base``, ...)."""
-    return [n.removeprefix(ASSET_PREFIX) for n in whisper_assets()]
+    from tinyagent_ros.models import ModelError, asset_names
 
-
-def asset_for(name: str) -> str | None:
-    """The whisper asset a model name means (``base`` or ``whisper-base`` -> ``whisper-base``)."""
-    assets = whisper_assets()
-    for candidate in (name, ASSET_PREFIX + name):
-        if candidate in assets:
-            return candidate
-    return None
-
-
-def _looks_like_path(spec: str) -> bool:
-    return os.sep in spec or "/" in spec or spec.startswith("~") or spec.endswith(".bin")
+    try:
+        return [n.removeprefix(ASSET_PREFIX) for n in asset_names("ggml", ASSET_PREFIX)]
+    except ModelError as err:
+        raise ASRError(str(err)) from None
 
 
 def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
@@ -304,17 +285,15 @@ def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
     config/models.yaml, with or without its ``whisper-`` prefix), which must be
     installed (the error names `tinyagent models install ...`).
     """
+    from tinyagent_ros.models import ModelError, resolve_spec
+
     if spec is None or (isinstance(spec, str) and not spec.strip()):
         return default_model_path()
-    text = os.fspath(spec).strip()
-    path = Path(text).expanduser()
-    if path.is_file() or _looks_like_path(text):
-        return path
-    asset = asset_for(text)
-    if asset is not None:
-        return _asset_path(asset)
-    raise ASRError(f"whisper model {text!r} does not exist: not a file, nor a model name "
-                   f"({', '.join(model_names())})")
+    try:
+        return resolve_spec(os.fspath(spec), kind="ggml", prefix=ASSET_PREFIX, suffix=".bin",
+                            what="whisper model")
+    except ModelError as err:
+        raise ASRError(str(err)) from None
 
 
 # --------------------------------------------------------------------------- transcriber

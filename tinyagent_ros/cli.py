@@ -20,7 +20,7 @@ from tinyagent_ros.bfcl import CATEGORIES as BFCL_CATEGORIES
 from tinyagent_ros.catalog import CatalogError, load_catalog
 from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
 from tinyagent_ros.plan import PlanError, parse_plan, render_value
-from tinyagent_ros.planner import DEFAULT_EXAMPLES, TOOL_SELECTIONS, PlannerError
+from tinyagent_ros.planner import DEFAULT_EXAMPLES, TOOL_SELECTIONS, PlannerError, resolve_model
 
 #: Errors caused by the user's input: reported in one line, exit code 2.
 USER_ERRORS: tuple[type[Exception], ...] = (PlanError, CatalogError, DatasetError, PlannerError,
@@ -99,11 +99,31 @@ def _format_event(event: Any) -> str | None:
     return f"{event.t:7.2f}s  {mark:<7} {who}{tail}"
 
 
+def _resolve_model(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        path = resolve_model(value)
+    except PlannerError as err:
+        raise click.BadParameter(str(err), ctx=ctx, param=param) from None
+    if not path.is_file():
+        raise click.BadParameter(f"planner model {str(path)!r} does not exist", ctx=ctx,
+                                 param=param)
+    return str(path)
+
+
+def model_option() -> Any:
+    """``--model PATH|NAME``: a GGUF file, or an installed planner's name (``1.5b``)."""
+    return click.option("--model", "model", metavar="PATH|NAME", callback=_resolve_model,
+                        help="Any GGUF planner model instead of the shipped one, or an "
+                             "installed planner's name: 0.5b (the shipped one, with its "
+                             "adapters) or 1.5b (`tinyagent models install planner-1.5b`).")
+
+
 def planner_options(command):
     """Options that choose and configure the planner model (passed on as ``planner``)."""
     for option in reversed([
-        click.option("--model", "model", type=click.Path(dir_okay=False, exists=True),
-                     help="Any GGUF planner model instead of the shipped one."),
+        model_option(),
         click.option("--adapter", type=click.Path(dir_okay=False, exists=True), default=None,
                      help="A LoRA adapter GGUF (default: the shipped one for the catalog, "
                           "with the shipped model)."),
@@ -189,7 +209,7 @@ def _make_backend(name: str, catalog: Any, world: str, time_scale: float,
         from tinyagent_ros.summarize import ModelSummarizer
 
         try:  # summarize_pdf: the base planner model (no adapter) writes the summary
-            return get_backend("macos", summarize=ModelSummarizer(Path(model) if model else None))
+            return get_backend("macos", summarize=ModelSummarizer(model))
         except ValueError as err:
             raise click.UsageError(str(err)) from None
     return get_backend("dry-run", catalog_name=catalog.name)
@@ -367,8 +387,7 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
               show_default=True, help="One non-live AST category, or all five.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Only the first N cases of each category.")
-@click.option("--model", "model", type=click.Path(dir_okay=False, exists=True),
-              help="Any GGUF planner model instead of the shipped one.")
+@model_option()
 @click.option("--adapter", type=click.Path(dir_okay=False, exists=True), default=None,
               help="A LoRA adapter GGUF, e.g. models/adapters/planner-0.5b-robot.gguf "
                    "(default: none, the base model).")

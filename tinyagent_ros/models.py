@@ -351,6 +351,34 @@ def model_path(name: str, *, manifest: Manifest | None = None, root: Path | None
     raise ModelMissing(f"model {name} is not installed: {_remedy(name)}")
 
 
+def asset_names(kind: str, prefix: str, *, manifest: Manifest | None = None) -> list[str]:
+    """Names of the manifest's assets of ``kind`` whose names start with ``prefix``."""
+    manifest = manifest or load_manifest()
+    return [a.name for a in manifest.assets if a.kind == kind and a.name.startswith(prefix)]
+
+
+def resolve_spec(spec: str, *, kind: str, prefix: str, suffix: str, what: str) -> Path:
+    """The file a ``--...-model`` value means, so users may name a model instead of finding it.
+
+    An existing file, or text that looks like a path (has a ``/``, starts with
+    ``~``, ends in ``suffix``), is taken as given. Otherwise ``spec`` names an
+    installed asset of ``kind``, with or without ``prefix`` (``1.5b`` or
+    ``planner-1.5b``); :class:`UnknownModel` for any other text,
+    :class:`ModelMissing` (naming the install command) when it is not installed.
+    """
+    text = spec.strip()
+    path = Path(text).expanduser()
+    if path.is_file() or os.sep in text or "/" in text or text.startswith("~") \
+            or text.endswith(suffix):
+        return path
+    names = asset_names(kind, prefix)
+    for candidate in (text, prefix + text):
+        if candidate in names:
+            return model_path(candidate)
+    short = ", ".join(n.removeprefix(prefix) for n in names)
+    raise UnknownModel(f"{what} {text!r} does not exist: not a file, nor a model name ({short})")
+
+
 # --------------------------------------------------------------------------- status
 
 

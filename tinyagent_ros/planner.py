@@ -115,17 +115,53 @@ def quiet_llama_logs() -> None:
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
 
 
+#: The planner asset the shipped adapters were trained on.
+SHIPPED_MODEL = "planner-0.5b"
+#: Environment variable naming another planner model (a path or a model name).
+PLANNER_MODEL_ENV = "TINYAGENT_PLANNER_MODEL"
+
+
 def default_model_path() -> Path:
-    """The shipped planner GGUF, or the one named by ``TINYAGENT_PLANNER_MODEL``."""
-    env = os.environ.get("TINYAGENT_PLANNER_MODEL")
+    """The shipped planner GGUF, or the one ``TINYAGENT_PLANNER_MODEL`` names (path or name)."""
+    env = os.environ.get(PLANNER_MODEL_ENV, "").strip()
     if env:
-        return Path(env)
-    from tinyagent_ros.models import ModelMissing, model_path
+        return resolve_model(env)
+    from tinyagent_ros.models import ModelError, model_path
 
     try:
-        return model_path("planner-0.5b")
-    except ModelMissing as err:
+        return model_path(SHIPPED_MODEL)
+    except ModelError as err:
         raise PlannerError(str(err)) from None
+
+
+def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
+    """The GGUF a ``--model`` value / node parameter means: a path, or a model's name.
+
+    ``None`` or ``""``: :func:`default_model_path`. A file or path-like text
+    (``/``, ``~``, ``.gguf``): taken as given. Otherwise an installed planner of
+    config/models.yaml, with or without its ``planner-`` prefix (``1.5b``,
+    ``planner-1.5b``).
+    """
+    from tinyagent_ros.models import ModelError, resolve_spec
+
+    if spec is None or not os.fspath(spec).strip():
+        return default_model_path()
+    try:
+        return resolve_spec(os.fspath(spec), kind="gguf", prefix="planner-", suffix=".gguf",
+                            what="planner model")
+    except ModelError as err:
+        raise PlannerError(str(err)) from None
+
+
+def is_shipped_model(path: Path | None) -> bool:
+    """Whether ``path`` (None: the default) is the shipped planner the adapters fit."""
+    from tinyagent_ros.models import ModelError, model_path
+
+    try:
+        chosen = path or default_model_path()
+        return chosen.resolve() == model_path(SHIPPED_MODEL).resolve()
+    except (PlannerError, ModelError, OSError):
+        return path is None and not os.environ.get(PLANNER_MODEL_ENV, "").strip()
 
 
 #: Retrieved in-context examples per prompt without a shipped adapter: the base model's
@@ -246,8 +282,8 @@ def build_planner(
     settings = settings or PlannerSettings()
     shipped = None
     if adapter == "default":
-        default_model = settings.model_path is None and "TINYAGENT_PLANNER_MODEL" not in os.environ
-        adapter = shipped = shipped_adapter(catalog.name) if default_model else None
+        shipped_model = is_shipped_model(settings.model_path)
+        adapter = shipped = shipped_adapter(catalog.name) if shipped_model else None
     if examples is None:
         examples = default_examples(catalog.name, shipped is not None)
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)

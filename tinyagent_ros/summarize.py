@@ -31,7 +31,9 @@ _INSTRUCTION = (
 class ModelSummarizer:
     """``summarize(text) -> str`` with the base planner GGUF (temperature 0)."""
 
-    def __init__(self, model_path: Path | None = None, n_threads: int | None = None) -> None:
+    def __init__(self, model_path: str | os.PathLike[str] | None = None,
+                 n_threads: int | None = None) -> None:
+        #: A GGUF path or installed planner name (:func:`~tinyagent_ros.planner.resolve_model`).
         self.model_path = model_path
         self.n_threads = n_threads
         self._llm: Any = None
@@ -42,12 +44,12 @@ class ModelSummarizer:
         from tinyagent_ros.planner import (
             PlannerError,
             chat_formatter,
-            default_model_path,
             quiet_llama_logs,
+            resolve_model,
         )
 
         try:
-            path = self.model_path or default_model_path()
+            path = resolve_model(self.model_path)
         except PlannerError as err:
             raise SkillFailed(f"summarize_pdf: {err}") from None
         if not Path(path).is_file():

@@ -27,7 +27,6 @@ import json
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -83,7 +82,8 @@ class AgentSettings(BaseModel):
                                                      "this (backend sim).")
     bindings_file: str = Field("robot_sim", description="Skill bindings (backend ros): "
                                                         "shipped name or YAML path.")
-    model_path: str = Field("", description="Planner GGUF; empty: the shipped planner.")
+    model_path: str = Field("", description="Planner GGUF path or installed model name "
+                                            "(0.5b, 1.5b); empty: the shipped planner.")
     lora_path: str = Field("", description="LoRA adapter GGUF for the planner; empty: the "
                                            "shipped one (with the shipped model); none: none.")
     tool_selection: Literal["classifier", "all", "grammar"] = Field(
@@ -239,16 +239,21 @@ class AgentNode(LifecycleNode):
                                      f"{settings.plan_text_file}: {err.strerror}") from None
             except ValueError as err:
                 raise ConfigureError(str(err)) from None
-        from tinyagent_ros.planner import PlannerError, PlannerSettings, build_planner
-
-        plan_settings = PlannerSettings(
-            model_path=Path(settings.model_path) if settings.model_path else None,
-            n_threads=settings.n_threads or None,
-            use_grammar=settings.use_grammar,
-            date_hints=settings.date_hints,
+        from tinyagent_ros.planner import (
+            PlannerError,
+            PlannerSettings,
+            build_planner,
+            resolve_model,
         )
+
         adapter = {"": "default", "none": None}.get(settings.lora_path, settings.lora_path)
         try:
+            plan_settings = PlannerSettings(
+                model_path=resolve_model(settings.model_path) if settings.model_path else None,
+                n_threads=settings.n_threads or None,
+                use_grammar=settings.use_grammar,
+                date_hints=settings.date_hints,
+            )
             planner = build_planner(catalog, plan_settings, tools=settings.tool_selection,
                                     examples=None if settings.examples < 0 else settings.examples,
                                     adapter=adapter)
@@ -327,8 +332,7 @@ class AgentNode(LifecycleNode):
             return None  # the backend's own: the opening sentences
         from tinyagent_ros.summarize import ModelSummarizer
 
-        return ModelSummarizer(Path(settings.model_path) if settings.model_path else None,
-                               n_threads=settings.n_threads or None)
+        return ModelSummarizer(settings.model_path or None, n_threads=settings.n_threads or None)
 
     def _make_agent(self, on_event: Any, on_plan: Any) -> Agent:
         assert self.settings is not None
