@@ -198,3 +198,29 @@ def test_a_users_openai_tool_list_loads_as_a_catalog_and_plans_are_checked_again
     path.write_text(json.dumps([{"description": "nameless"}]), encoding="utf-8")
     with pytest.raises(CatalogError, match="function 1 has no name"):
         load_catalog(path)
+
+
+def test_relevance_says_whether_any_function_description_resembles_the_request():
+    from tinyagent_ros.toolrag import SkillRelevance
+
+    catalog = function_catalog(FUNCTIONS[:1], name="bfcl").catalog
+    gate = SkillRelevance(catalog, threshold=0.3)
+    assert gate.relevant("what is the sum of the multiples of 3 and 5 from 1 to 100?")
+    assert not gate.relevant("who painted the Mona Lisa?")
+    assert gate.best("who painted the Mona Lisa?") < 0.3 <= gate.best("sum of multiples")
+
+
+@pytest.mark.llm
+@needs_data
+def test_with_the_relevance_gate_a_question_no_function_fits_gets_an_empty_plan():
+    from tinyagent_ros.bfcl import run_case
+    from tinyagent_ros.catalog import Catalog
+    from tinyagent_ros.planner import Planner
+
+    planner = Planner(Catalog(name="bfcl", skills=()))
+    unrelated = load_category(DATA, "irrelevance")[1]  # similarity 0.08 to its function
+    assert not run_case(planner, unrelated).passed  # the model alone always calls something
+    gated = run_case(planner, unrelated, relevance=0.3)
+    assert gated.passed and gated.calls == [] and gated.plan.startswith("1. join()"), gated
+    related = run_case(planner, load_category(DATA, "simple_python")[0], relevance=0.3)
+    assert related.calls and related.passed, related

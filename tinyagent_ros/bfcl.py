@@ -204,14 +204,23 @@ def _match_all(calls: list[Any], expected: list[Any], functions: list[Any]) -> b
 # ---------------------------------------------------------------- running
 
 
-def run_case(planner: Any, case: BFCLCase) -> BFCLResult:
-    """Plan one case with ``planner`` (a Planner; its catalog is replaced) and score it."""
+def run_case(planner: Any, case: BFCLCase, relevance: float | None = None) -> BFCLResult:
+    """Plan one case with ``planner`` (a Planner; its catalog is replaced) and score it.
+
+    ``relevance``: a :class:`~tinyagent_ros.toolrag.SkillRelevance` threshold; a
+    question no function description reaches it gets an empty plan.
+    """
     start = time.perf_counter()
     try:
         tools = function_catalog(case.functions, name="bfcl")
     except FunctionSchemaError as err:
         return BFCLResult(case.id, case.category, False, f"functions: {err}")
-    outcome = planner.for_catalog(tools.catalog).plan(case.question)
+    gate = None
+    if relevance:
+        from tinyagent_ros.toolrag import SkillRelevance
+
+        gate = SkillRelevance(tools.catalog, relevance)
+    outcome = planner.for_catalog(tools.catalog, gate).plan(case.question)
     latency = time.perf_counter() - start
     if outcome.plan is None:  # an unusable plan makes no call (as BFCL counts a decode failure)
         passed = case.answer is None
@@ -242,11 +251,12 @@ def summarize(results: list[BFCLResult]) -> dict[str, Any]:
 
 
 def run_bfcl(planner: Any, cases: list[BFCLCase],
-             progress: Callable[[BFCLResult], None] | None = None) -> list[BFCLResult]:
-    """Plan and score every case in order."""
+             progress: Callable[[BFCLResult], None] | None = None,
+             relevance: float | None = None) -> list[BFCLResult]:
+    """Plan and score every case in order (``relevance``: see :func:`run_case`)."""
     results = []
     for case in cases:
-        result = run_case(planner, case)
+        result = run_case(planner, case, relevance)
         results.append(result)
         if progress is not None:
             progress(result)

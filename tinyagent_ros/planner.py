@@ -44,6 +44,14 @@ class ActionGate(Protocol):
         ...
 
 
+class RelevanceGate(Protocol):
+    """Tells a request that some skill could serve from one nothing in the catalog fits."""
+
+    def relevant(self, query: str) -> bool:
+        """False when no skill fits, so the plan must be empty rather than a wrong call."""
+        ...
+
+
 class ExampleRetriever(Protocol):
     """Finds in-context examples that use only the selected skills."""
 
@@ -324,6 +332,7 @@ class Planner:
         retriever: ExampleRetriever | None = None,
         gate: ActionGate | None = None,
         list_all: bool = False,
+        relevance: RelevanceGate | None = None,
     ) -> None:
         self.catalog = catalog
         self.settings = settings or PlannerSettings()
@@ -333,16 +342,19 @@ class Planner:
         self.gate = gate
         #: List every skill in the prompt; the selection then only narrows the grammar.
         self.list_all = list_all
+        #: Says whether any skill fits a request; when none does, the grammar allows only join().
+        self.relevance = relevance
         self._lock = threading.Lock()
         self._grammars: dict[tuple[tuple[str, ...], bool], str] = {}
         self._llm = self._load()
         self._decoder = GrammarDecoder(self._llm)
         self._chat = chat_formatter(self._llm)
 
-    def for_catalog(self, catalog: Catalog) -> Planner:
+    def for_catalog(self, catalog: Catalog, relevance: RelevanceGate | None = None) -> Planner:
         """A planner for another catalog (all its skills, no examples) sharing this model."""
         other = copy.copy(self)
         other.catalog, other.selector, other.retriever, other.gate = catalog, None, None, None
+        other.relevance = relevance
         other._grammars = {}
         return other
 
@@ -394,6 +406,8 @@ class Planner:
             prompt = replace(prompt, allowed=tuple(n for n in listed if n in skills))
         if self.gate is not None and self.gate.needs_action(query):
             prompt = replace(prompt, must_act=True)
+        if self.relevance is not None and not self.relevance.relevant(query):
+            prompt = replace(prompt, allowed=(), must_act=False)
         return prompt
 
     def render(self, prompt: Prompt, previous: str | None = None) -> str:

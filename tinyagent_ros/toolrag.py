@@ -117,6 +117,29 @@ class EmbeddingTopK:
         return [n for i, n in enumerate(self.names) if i in top]
 
 
+class SkillRelevance:
+    """Says whether any skill could serve a request: cosine(query, "name: description").
+
+    For catalogs without a trained classifier (a user's function list, BFCL): a
+    request that no description resembles gets an empty plan instead of the
+    wrong call a small model always makes. The default threshold was chosen on
+    BFCL cases outside the ones reported (docs/bfcl.md).
+    """
+
+    def __init__(self, catalog: Catalog | str, threshold: float = 0.3,
+                 encoder: Encoder | None = None) -> None:
+        self.threshold = threshold
+        self._similarity = EmbeddingTopK(catalog, k=1, encoder=encoder)
+
+    def best(self, query: str) -> float:
+        """The highest similarity of the request to any skill."""
+        return max(self._similarity.scores(query).values(), default=-1.0)
+
+    def relevant(self, query: str) -> bool:
+        """True when some skill reaches the threshold."""
+        return self.best(query) >= self.threshold
+
+
 # =========================================================================== heads
 
 
