@@ -387,7 +387,7 @@ def test_planner_models_are_named_or_given_as_paths(env: Env, tmp_path: Path, ca
     monkeypatch.setenv(M.MODELS_DIR_ENV, str(env.root))
     monkeypatch.delenv(PLANNER_MODEL_ENV, raising=False)
     installed = env.root / "planner-x.gguf"
-    assert resolve_model("x") == resolve_model("planner-x") == resolve_model(" x ") == installed
+    assert resolve_model("x") == resolve_model("planner-x") == resolve_model(" X ") == installed
     own = tmp_path / "own.gguf"
     assert resolve_model(str(own)) == own  # a path is taken as given, even a missing one
     monkeypatch.chdir(tmp_path)

@@ -170,6 +170,8 @@ def test_model_names_resolve_to_installed_assets(fake_models: Path, tmp_path: Pa
         assert asr.resolve_model(spec) == want, spec
     monkeypatch.setenv(asr.WHISPER_MODEL_ENV, "base")
     assert asr.resolve_model(None) == base
+    monkeypatch.setenv(asr.WHISPER_MODEL_ENV, "  ")  # blank: the default
+    assert asr.resolve_model(None) == tiny
     monkeypatch.setenv(asr.WHISPER_MODEL_ENV, str(tiny))
     assert asr.resolve_model(None) == tiny
 

@@ -250,10 +250,8 @@ def check_ggml(path: str | os.PathLike[str]) -> Hparams:
 
 def default_model_path() -> Path:
     """``$TINYAGENT_WHISPER_MODEL`` (a path or model name), else the installed whisper-tiny.en."""
-    env = os.environ.get(WHISPER_MODEL_ENV)
-    if env:
-        return resolve_model(env)
-    return _asset_path(DEFAULT_ASSET)
+    env = os.environ.get(WHISPER_MODEL_ENV, "").strip()
+    return resolve_model(env) if env else _asset_path(DEFAULT_ASSET)
 
 
 def _asset_path(asset: str) -> Path:

@@ -112,12 +112,13 @@ def _resolve_model(ctx: click.Context, param: click.Parameter, value: str | None
     return str(path)
 
 
-def model_option() -> Any:
+def model_option(help_text: str = "Any GGUF planner model instead of the shipped one, or an "
+                                  "installed planner's name: 0.5b (the shipped one, with its "
+                                  "adapters) or 1.5b (`tinyagent models install planner-1.5b`)."
+                 ) -> Any:
     """``--model PATH|NAME``: a GGUF file, or an installed planner's name (``1.5b``)."""
     return click.option("--model", "model", metavar="PATH|NAME", callback=_resolve_model,
-                        help="Any GGUF planner model instead of the shipped one, or an "
-                             "installed planner's name: 0.5b (the shipped one, with its "
-                             "adapters) or 1.5b (`tinyagent models install planner-1.5b`).")
+                        help=help_text)
 
 
 def planner_options(command):
@@ -387,7 +388,8 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
               show_default=True, help="One non-live AST category, or all five.")
 @click.option("--limit", type=click.IntRange(1), default=None,
               help="Only the first N cases of each category.")
-@model_option()
+@model_option("Any GGUF planner model instead of the shipped one, or an installed planner's "
+              "name (0.5b, 1.5b); no adapter unless --adapter.")
 @click.option("--adapter", type=click.Path(dir_okay=False, exists=True), default=None,
               help="A LoRA adapter GGUF, e.g. models/adapters/planner-0.5b-robot.gguf "
                    "(default: none, the base model).")
@@ -415,7 +417,7 @@ def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | Non
 
     from tinyagent_ros.bfcl import BFCLError, load_category, run_bfcl, summarize
     from tinyagent_ros.catalog import Catalog
-    from tinyagent_ros.planner import Planner, PlannerSettings
+    from tinyagent_ros.planner import Planner, PlannerSettings, default_model_path
 
     try:
         cases = [c for cat in (BFCL_CATEGORIES if category == "all" else (category,))
@@ -440,7 +442,8 @@ def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | Non
             if out is not None:
                 out.close()
     metrics = summarize(results)
-    metrics.update(model=str(model or "planner-0.5b"), adapter=str(adapter or "none"),
+    metrics.update(model=str(planner.settings.model_path or default_model_path()),
+                   adapter=str(adapter or "none"),
                    grammar=not no_grammar, relevance=relevance or None)
     for cat, acc in metrics["accuracy"].items():
         click.echo(f"{cat:<18} {acc:6.1%}  ({metrics['cases_per_category'][cat]} cases)")

@@ -362,8 +362,8 @@ def resolve_spec(spec: str, *, kind: str, prefix: str, suffix: str, what: str) -
 
     An existing file, or text that looks like a path (has a ``/``, starts with
     ``~``, ends in ``suffix``), is taken as given. Otherwise ``spec`` names an
-    installed asset of ``kind``, with or without ``prefix`` (``1.5b`` or
-    ``planner-1.5b``); :class:`UnknownModel` for any other text,
+    installed asset of ``kind``, with or without ``prefix``, in any case (``1.5b``,
+    ``1.5B`` or ``planner-1.5b``); :class:`UnknownModel` for any other text,
     :class:`ModelMissing` (naming the install command) when it is not installed.
     """
     text = spec.strip()
@@ -373,8 +373,9 @@ def resolve_spec(spec: str, *, kind: str, prefix: str, suffix: str, what: str) -
         return path
     names = asset_names(kind, prefix)
     for candidate in (text, prefix + text):
-        if candidate in names:
-            return model_path(candidate)
+        for name in names:
+            if name.casefold() == candidate.casefold():
+                return model_path(name)
     short = ", ".join(n.removeprefix(prefix) for n in names)
     raise UnknownModel(f"{what} {text!r} does not exist: not a file, nor a model name ({short})")
 

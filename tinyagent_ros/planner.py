@@ -129,17 +129,20 @@ SHIPPED_MODEL = "planner-0.5b"
 PLANNER_MODEL_ENV = "TINYAGENT_PLANNER_MODEL"
 
 
-def default_model_path() -> Path:
-    """The shipped planner GGUF, or the one ``TINYAGENT_PLANNER_MODEL`` names (path or name)."""
-    env = os.environ.get(PLANNER_MODEL_ENV, "").strip()
-    if env:
-        return resolve_model(env)
+def shipped_model_path() -> Path:
+    """The installed shipped planner (the base of the shipped adapters)."""
     from tinyagent_ros.models import ModelError, model_path
 
     try:
         return model_path(SHIPPED_MODEL)
     except ModelError as err:
         raise PlannerError(str(err)) from None
+
+
+def default_model_path() -> Path:
+    """The shipped planner GGUF, or the one ``TINYAGENT_PLANNER_MODEL`` names (path or name)."""
+    env = os.environ.get(PLANNER_MODEL_ENV, "").strip()
+    return resolve_model(env) if env else shipped_model_path()
 
 
 def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
@@ -163,12 +166,10 @@ def resolve_model(spec: str | os.PathLike[str] | None) -> Path:
 
 def is_shipped_model(path: Path | None) -> bool:
     """Whether ``path`` (None: the default) is the shipped planner the adapters fit."""
-    from tinyagent_ros.models import ModelError, model_path
-
     try:
         chosen = path or default_model_path()
-        return chosen.resolve() == model_path(SHIPPED_MODEL).resolve()
-    except (PlannerError, ModelError, OSError):
+        return chosen.resolve() == shipped_model_path().resolve()
+    except (PlannerError, OSError):
         return path is None and not os.environ.get(PLANNER_MODEL_ENV, "").strip()
 
 
@@ -235,7 +236,7 @@ def merged_path(catalog_name: str) -> Path:
     """Where ``tinyagent models merge`` writes the shipped adapter merged into the base."""
     from tinyagent_ros.models import models_dir
 
-    return models_dir() / "merged" / f"planner-0.5b-{catalog_name}-q8_0.gguf"
+    return models_dir() / "merged" / f"{SHIPPED_MODEL}-{catalog_name}-q8_0.gguf"
 
 
 def shipped_merged(catalog_name: str) -> Path | None:
@@ -259,7 +260,7 @@ def merge_shipped(catalog_name: str, progress: bool = True) -> Any:
         raise PlannerError(f"no shipped adapter for the {catalog_name} catalog")
     want = (found[1].get("base") or {}).get("sha256") or "(none in adapters.json)"
     try:
-        return merge_lora(default_model_path(), adapter, merged_path(catalog_name),
+        return merge_lora(shipped_model_path(), adapter, merged_path(catalog_name),
                           progress=progress, base_sha256=want)
     except MergeError as err:
         raise PlannerError(str(err)) from None
@@ -439,6 +440,9 @@ class Planner:
         self, prompt: Prompt, stop: threading.Event | None = None, previous: str | None = None
     ) -> Iterator[str]:
         """Yield plan text as the model writes it; stop early when ``stop`` is set."""
+        if prompt.allowed == ():  # nothing fits (relevance): the empty plan, without the model
+            yield f"1. join(){END_OF_PLAN}"
+            return
         text = self.render(prompt, previous)
         with self._lock:
             if self.settings.use_grammar:
