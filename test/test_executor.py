@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -418,9 +419,9 @@ def test_events_summary_and_timeline():
     json.dumps([e.to_dict() for e in result.events])
     times = [e.t for e in result.events]
     assert times == sorted(times)
-    lines = result.summary().splitlines()
-    assert lines[0].startswith('1. work("a") -> "kitchen" (0.0')
-    assert lines[2] == '3. move("b") failed (0.00 s): no way'
+    lines = result.summary().splitlines()  # durations vary with the machine's load
+    assert re.fullmatch(r'1\. work\("a"\) -> "kitchen" \(\d+\.\d\d s\)', lines[0]), lines[0]
+    assert re.fullmatch(r'3\. move\("b"\) failed \(\d+\.\d\d s\): no way', lines[2]), lines[2]
     assert result.answer == ["work:kitchen"]
     timeline = format_timeline(result, width=40).splitlines()
     assert len(timeline) == 5 and "failed" in timeline[3] and "|" in timeline[1]
