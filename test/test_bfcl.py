@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tinyagent_ros.bfcl import CATEGORIES, BFCLCase, check_call, load_category, score
+from tinyagent_ros.bfcl import (
+    CATEGORIES,
+    RELEVANCE,
+    BFCLCase,
+    check_call,
+    load_category,
+    score,
+)
 from tinyagent_ros.encoder import encoder_available
 from tinyagent_ros.function_tools import FunctionSchemaError, function_catalog
 from tinyagent_ros.plan import parse_plan, render_value
@@ -208,7 +215,7 @@ def test_relevance_says_whether_any_function_description_resembles_the_request()
     from tinyagent_ros.toolrag import SkillRelevance
 
     catalog = function_catalog(FUNCTIONS[:1], name="bfcl").catalog
-    gate = SkillRelevance(catalog, threshold=0.3)
+    gate = SkillRelevance(catalog, threshold=RELEVANCE)
     assert gate.relevant("what is the sum of the multiples of 3 and 5 from 1 to 100?")
     assert not gate.relevant("who painted the Mona Lisa?")
     assert gate.best("who painted the Mona Lisa?") < 0.3 <= gate.best("sum of multiples")
@@ -224,10 +231,10 @@ def test_with_the_relevance_gate_a_question_no_function_fits_gets_an_empty_plan(
     planner = Planner(Catalog(name="bfcl", skills=()))
     unrelated = load_category(DATA, "irrelevance")[1]  # similarity 0.08 to its function
     assert not run_case(planner, unrelated).passed  # the model alone always calls something
-    gated = run_case(planner, unrelated, relevance=0.3)
+    gated = run_case(planner, unrelated, relevance=RELEVANCE)
     assert gated.passed and gated.calls == [] and gated.plan.startswith("1. join()"), gated
     free = copy.copy(planner)  # the gate holds without the grammar too
     free.settings = replace(planner.settings, use_grammar=False)
-    assert run_case(free, unrelated, relevance=0.3).passed
-    related = run_case(planner, load_category(DATA, "simple_python")[0], relevance=0.3)
+    assert run_case(free, unrelated, relevance=RELEVANCE).passed
+    related = run_case(planner, load_category(DATA, "simple_python")[0], relevance=RELEVANCE)
     assert related.calls and related.passed, related

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from tinyagent_ros.bfcl import CATEGORIES as BFCL_CATEGORIES
+from tinyagent_ros.bfcl import RELEVANCE as BFCL_RELEVANCE
 from tinyagent_ros.catalog import CatalogError, load_catalog
 from tinyagent_ros.dataset import DatasetError, check_cases, load_cases
 from tinyagent_ros.plan import PlanError, parse_plan, render_value
@@ -394,7 +395,8 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
               help="A LoRA adapter GGUF, e.g. models/adapters/planner-0.5b-robot.gguf "
                    "(default: none, the base model).")
 @click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar.")
-@click.option("--relevance", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+@click.option("--relevance", type=click.FloatRange(0, 1), default=BFCL_RELEVANCE,
+              show_default=True,
               help="A question whose similarity to every function description stays below "
                    "this gets an empty plan (no call); 0 turns it off.")
 @click.option("--out", "cases_out", type=click.Path(dir_okay=False), default=None,

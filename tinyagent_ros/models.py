@@ -351,10 +351,9 @@ def model_path(name: str, *, manifest: Manifest | None = None, root: Path | None
     raise ModelMissing(f"model {name} is not installed: {_remedy(name)}")
 
 
-def asset_names(kind: str, prefix: str, *, manifest: Manifest | None = None) -> list[str]:
+def asset_names(kind: str, prefix: str) -> list[str]:
     """Names of the manifest's assets of ``kind`` whose names start with ``prefix``."""
-    manifest = manifest or load_manifest()
-    return [a.name for a in manifest.assets if a.kind == kind and a.name.startswith(prefix)]
+    return [a.name for a in load_manifest().assets if a.kind == kind and a.name.startswith(prefix)]
 
 
 def resolve_spec(spec: str, *, kind: str, prefix: str, suffix: str, what: str) -> Path:

@@ -258,7 +258,10 @@ def merge_shipped(catalog_name: str, progress: bool = True) -> Any:
     found = _adapter_entry(catalog_name)
     if adapter is None or found is None:
         raise PlannerError(f"no shipped adapter for the {catalog_name} catalog")
-    want = (found[1].get("base") or {}).get("sha256") or "(none in adapters.json)"
+    want = (found[1].get("base") or {}).get("sha256")
+    if not want:
+        raise PlannerError(f"adapters.json names no base sha256 for the {catalog_name} "
+                           "adapter; nothing to merge it into")
     try:
         return merge_lora(shipped_model_path(), adapter, merged_path(catalog_name),
                           progress=progress, base_sha256=want)

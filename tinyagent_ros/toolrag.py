@@ -122,11 +122,10 @@ class SkillRelevance:
 
     For catalogs without a trained classifier (a user's function list, BFCL): a
     request that no description resembles gets an empty plan instead of the
-    wrong call a small model always makes. The default threshold was chosen on
-    BFCL cases outside the ones reported (docs/bfcl.md).
+    wrong call a small model always makes.
     """
 
-    def __init__(self, catalog: Catalog | str, threshold: float = 0.3,
+    def __init__(self, catalog: Catalog | str, threshold: float,
                  encoder: Encoder | None = None) -> None:
         self.threshold = threshold
         self._similarity = EmbeddingTopK(catalog, k=1, encoder=encoder)
