@@ -78,6 +78,13 @@ def test_empty_plans_match():
     assert strict_success(p("1. join()"), p("1. join()"), ROBOT)
 
 
+def test_a_plan_that_acts_does_not_match_the_empty_plan():
+    acts = p('1. say("Hi")\n2. join()')
+    for a, b in ((acts, p("1. join()")), (p("1. join()"), acts)):
+        assert not dag_success(a, b, ROBOT)
+        assert not strict_success(a, b, ROBOT)
+
+
 def test_tool_recall():
     assert tool_recall(["a", "b"], ["b", "c", "d"]) == 0.5
     assert tool_recall([], ["x"]) == 1.0
