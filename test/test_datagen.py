@@ -17,13 +17,14 @@ from click.testing import CliRunner
 
 from tinyagent_ros import dataset
 from tinyagent_ros.catalog import load_catalog
-from tinyagent_ros.datagen import generate_cases, write_splits
+from tinyagent_ros.datagen import generate_cases, unserved, write_splits
 from tinyagent_ros.datagen import numbers as num
 from tinyagent_ros.datagen.clause import Ctx
 from tinyagent_ros.datagen.cli import data
 from tinyagent_ros.datagen.dates import clock, day, when
-from tinyagent_ros.datagen.generate import generate_samples, query_key
+from tinyagent_ros.datagen.generate import generate_samples, generate_unserved, query_key
 from tinyagent_ros.datagen.heldout import REGISTRY
+from tinyagent_ros.datagen.unserved import EMPTY_PLAN
 from tinyagent_ros.plan import parse_plan
 
 CATALOGS = ("robot", "mac")
@@ -184,17 +185,55 @@ def test_cli_writes_three_files(tmp_path) -> None:
     result = CliRunner().invoke(data, ["generate", "--catalog", "robot", "--seed", "2", "--train",
                                        "200", "--val", "40", "--test", "40", "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert "and 14 unserved requests" in result.output  # 5 % of each split by default
     keys: set[str] = set()
     for split, n in (("train", 200), ("val", 40), ("test", 40)):
         path = out / f"robot_{split}.jsonl"
         cases = dataset.load_cases(path)
-        assert len(cases) == n
+        assert len(cases) == n + round(0.05 * n)
         assert cases[0].id == f"syn-robot-{split}-000001"
+        assert all(c.plan == EMPTY_PLAN for c in cases[n:])
+        assert all(c.plan != EMPTY_PLAN for c in cases[:n])
         split_keys = {query_key(c.query) for c in cases}
+        assert len(split_keys) == len(cases)
         assert not split_keys & keys
         keys |= split_keys
         first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
         assert set(first) == {"id", "catalog", "query", "plan"}
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_unserved_requests_leave_the_other_cases_as_they_were(tmp_path, catalog) -> None:
+    plain = write_splits(catalog, 3, 60, 10, 10, tmp_path / "plain", unserved=0.0)
+    mixed = write_splits(catalog, 3, 60, 10, 10, tmp_path / "mixed", unserved=0.5)
+    for split, n in (("train", 60), ("val", 10), ("test", 10)):
+        before = plain[split].read_text(encoding="utf-8").splitlines()
+        after = mixed[split].read_text(encoding="utf-8").splitlines()
+        assert after[:n] == before
+        extra = [json.loads(line) for line in after[n:]]
+        assert len(extra) == n // 2
+        for row in extra:
+            assert row["plan"] == EMPTY_PLAN and row["catalog"] == catalog
+            assert row["id"].startswith(f"syn-{catalog}-{split}-unserved-")
+            assert not parse_plan(row["plan"], load_catalog(catalog)).tasks
+    result = subprocess.run([sys.executable, "-m", "tinyagent_ros.cli", "check", "--dataset",
+                             str(mixed["train"])], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+def test_unserved_test_requests_use_held_out_phrasings(catalog) -> None:
+    banks = [unserved.TASKS[catalog], unserved.QUESTIONS[catalog]]  # small talk: glue words
+    test = [c.query.lower() for c in generate_unserved(catalog, 0, 300, "test")]
+    train = [c.query.lower() for c in generate_unserved(catalog, 0, 300, "train")]
+    for bank in banks:
+        held = [it.value.lower() for it in bank.held_out()]
+        trained = [it.value.lower() for it in bank.items if it.tier == "train"
+                   and not any(it.value.lower() in h for h in held)]
+        assert held and trained
+        assert not [t for t in trained if any(t in q for q in test)][:1], bank.name
+        assert not [h for h in held if any(h in q for q in train)][:1], bank.name
+        assert any(h in q for h in held for q in test), bank.name
 
 
 def test_write_splits_mac_has_today(tmp_path) -> None:

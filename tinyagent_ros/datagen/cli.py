@@ -26,9 +26,14 @@ def data() -> None:
               help="Validation cases (same phrasings and entities as train, other queries).")
 @click.option("--test", "n_test", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Test cases (held-out phrasings and entities only).")
+@click.option("--unserved", type=click.FloatRange(min=0.0, max=1.0), default=0.05,
+              show_default=True,
+              help="Requests no skill serves (gold: the empty plan), as a share of each split, "
+                   "written after its other cases.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Directory for <catalog>_train.jsonl, _val.jsonl and _test.jsonl.")
-def generate(catalog: str, seed: int, n_train: int, n_val: int, n_test: int, out_dir: str) -> None:
+def generate(catalog: str, seed: int, n_train: int, n_val: int, n_test: int, unserved: float,
+             out_dir: str) -> None:
     """Generate train/val/test JSONL files of synthetic cases.
 
     \b
@@ -38,8 +43,11 @@ def generate(catalog: str, seed: int, n_train: int, n_val: int, n_test: int, out
     """
     start = time.perf_counter()
     with tqdm(total=n_train + n_val + n_test, desc=f"{catalog} cases", unit="case") as bar:
-        paths = write_splits(catalog, seed, n_train, n_val, n_test, out_dir, progress=bar.update)
+        paths = write_splits(catalog, seed, n_train, n_val, n_test, out_dir, progress=bar.update,
+                             unserved=unserved)
     took = time.perf_counter() - start
     for split, path in paths.items():
         click.echo(f"{split}: {path}")
-    click.echo(f"wrote {n_train + n_val + n_test} cases in {took:.1f} s")
+    extra = sum(round(unserved * n) for n in (n_train, n_val, n_test))
+    click.echo(f"wrote {n_train + n_val + n_test} cases and {extra} unserved requests "
+               f"in {took:.1f} s")

@@ -15,6 +15,7 @@ from tinyagent_ros.datagen.clause import Call, Clause, Ctx, Intent, Skip, render
 from tinyagent_ros.datagen.compose import compose
 from tinyagent_ros.datagen.heldout import SPLITS, Bank, Split
 from tinyagent_ros.datagen.lexicon import ADDRESS_MAC, ADDRESS_ROBOT
+from tinyagent_ros.datagen.unserved import EMPTY_PLAN, unserved_query
 from tinyagent_ros.dataset import Case
 from tinyagent_ros.plan import parse_plan
 
@@ -175,19 +176,52 @@ def case_json(case: Case) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def generate_unserved(catalog: str, seed: int, n: int, split: Split,
+                      exclude: set[str] | None = None) -> list[Case]:
+    """N distinct requests no skill serves (gold: the empty plan), from their own random stream.
+
+    The stream is separate from the in-scope cases', so adding these leaves every
+    other case of a split as it was.
+    """
+    if catalog not in GRAMMARS:
+        raise ValueError(f"unknown catalog {catalog!r}; use one of {', '.join(GRAMMARS)}")
+    rng = random.Random(f"tinyagent-datagen|{catalog}|{seed}|{split}|unserved")
+    seen = set(exclude or ())
+    out: list[Case] = []
+    for _ in range(50 * n + 1000):
+        if len(out) >= n:
+            return out
+        query = unserved_query(catalog, rng, split)
+        key = query_key(query)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Case(id=f"syn-{catalog}-{split}-unserved-{len(out) + 1:05d}", catalog=catalog,
+                        query=query, plan=EMPTY_PLAN))
+    raise RuntimeError(f"could only draw {len(out)} distinct unserved {split} requests of {n}")
+
+
 def write_splits(catalog: str, seed: int, train: int, val: int, test: int, out_dir: str | Path,
-                 progress: Callable[[int], None] | None = None) -> dict[str, Path]:
-    """Write <out>/<catalog>_train.jsonl, _val.jsonl and _test.jsonl; no query in two of them."""
+                 progress: Callable[[int], None] | None = None,
+                 unserved: float = 0.0) -> dict[str, Path]:
+    """Write <out>/<catalog>_train.jsonl, _val.jsonl and _test.jsonl; no query in two of them.
+
+    ``unserved``: requests no skill serves, as a share of each split's size,
+    written after its in-scope cases.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     seen: set[str] = set()
     paths: dict[str, Path] = {}
     for split, n in (("train", train), ("val", val), ("test", test)):
         samples = generate_samples(catalog, seed, n, split, exclude=seen, progress=progress)
-        seen.update(query_key(s.case.query) for s in samples)
+        cases = [s.case for s in samples]
+        seen.update(query_key(c.query) for c in cases)
+        extra = generate_unserved(catalog, seed, round(unserved * n), split, exclude=seen)
+        seen.update(query_key(c.query) for c in extra)
         path = out / f"{catalog}_{split}.jsonl"
         with path.open("w", encoding="utf-8") as handle:
-            for s in samples:
-                handle.write(case_json(s.case) + "\n")
+            for case in cases + extra:
+                handle.write(case_json(case) + "\n")
         paths[split] = path
     return paths
