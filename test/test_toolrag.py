@@ -9,6 +9,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinyagent_ros.catalog import load_catalog
@@ -110,6 +111,22 @@ def test_recall_on_hand_written_gold_cases(robot, mac):
         assert result["avg_tools"] <= 6, (name, result)
 
 
+def test_shipped_classifiers_decline_requests_nothing_serves_but_no_real_command(robot, mac):
+    from tinyagent_ros.toolrag import evaluate, read_labelled
+
+    for clf, name in ((robot, "robot"), (mac, "mac")):
+        assert clf.declines
+        catalog = load_catalog(name)
+        real = evaluate(clf, read_labelled(DATA / f"natural_{name}.jsonl", catalog)[0])
+        assert real["served_declined"] == 0.0, name  # no hand-written command is turned away
+        unserved = evaluate(clf, read_labelled(DATA / f"out_of_scope_{name}.jsonl", catalog)[0])
+        assert unserved["unserved_cases"] >= 30
+        # the model trained without them, cut the same way, declined 14 % (robot), 23 % (mac)
+        assert unserved["unserved_declined"] >= 0.4, (name, unserved)
+    assert not robot.relevant("Make me a sandwich, would you?")
+    assert robot.relevant("Come here, please.")
+
+
 def test_mac_classifier(mac):
     chosen = mac.select("text Sarah that I am running late")
     assert {"get_phone_number", "send_sms"} <= set(chosen)
@@ -195,6 +212,59 @@ def test_training_a_tiny_set(tmp_path):
     retriever = ExampleRetriever.load(out)
     examples = retriever.retrieve("go to the attic", ["navigate_to"], k=1)
     assert "navigate_to" in examples[0].plan and "say" not in examples[0].plan
+
+
+UNSERVED = ["thanks!", "make me a sandwich", "what's the capital of France?", "do the laundry",
+            "good night", "play some jazz", "mow the lawn please", "order a pizza"]
+
+
+def test_decline_cut_off_is_the_highest_that_declines_nothing_served():
+    from tinyagent_ros.toolrag import choose_decline_below
+
+    serve = np.array([0.9, 0.12, 0.8, 0.01, 0.2])
+    served = np.array([True, True, True, False, False])
+    cut, report = choose_decline_below(serve, served)
+    assert cut == 0.1  # the weakest served case scores 0.12
+    assert report["unserved_declined"] == 0.5 and report["served_declined"] == 0.0
+    assert choose_decline_below(serve[:3], served[:3]) == (0.0, {})  # nothing unserved: never
+
+
+def test_selection_metrics_leave_out_requests_nothing_serves():
+    from tinyagent_ros.toolrag import selection_metrics
+
+    chosen = np.array([[True, False], [True, True]])
+    m = selection_metrics(chosen, np.array([[1, 0], [0, 0]]))
+    assert m == {"tool_recall": 1.0, "avg_tools": 1.0, "all_gold_selected": 1.0}
+
+
+def test_training_with_unserved_requests_learns_to_decline_them(tmp_path):
+    from tinyagent_ros.retrieval import ExampleRetriever
+    from tinyagent_ros.toolrag import ToolClassifier, evaluate, read_labelled, train_toolrag
+
+    rows = _tiny_cases() + [{"query": q, "plan": "1. join()<END_OF_PLAN>"} for q in UNSERVED]
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "model"
+    meta = train_toolrag("robot", data, out, val_jsonl=data, epochs=40, batch_size=16,
+                         n_examples=100)
+    cut = meta["decline_below"]
+    assert cut > 0 and meta["metrics"]["decline"]["served_declined"] == 0.0
+    assert meta["metrics"]["decline"]["unserved_cases"] == len(UNSERVED)
+    assert meta["serves"]["unserved_cases"] == len(UNSERVED)
+    clf = ToolClassifier.load(out)
+    assert clf.decline_below == cut and clf.declines
+    assert clf.relevant("go to the kitchen") and clf.relevant("where is Bob?")
+    assert sum(not clf.relevant(q) for q in UNSERVED) >= len(UNSERVED) // 2
+    assert ToolClassifier.load(out, decline_below=0.0).relevant("thanks!")
+    result = evaluate(clf, read_labelled(data, load_catalog("robot"))[0])
+    assert result["served_declined"] == 0.0 and result["unserved_cases"] == len(UNSERVED)
+    stored = ExampleRetriever.load(out).retrieve("thanks!", [], k=100)
+    assert stored and all("join()" not in e.plan.splitlines()[0] for e in stored)
+    # retrained into the same directory without such requests, it no longer declines
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("".join(json.dumps(r) + "\n" for r in _tiny_cases()), encoding="utf-8")
+    train_toolrag("robot", plain, out, epochs=2, n_examples=0)
+    assert not (out / "serves.npz").exists() and not ToolClassifier.load(out).declines
 
 
 def test_train_cli(tmp_path):

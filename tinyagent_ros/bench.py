@@ -188,6 +188,9 @@ def run_bench(
     strict_ok: list[bool] = []
     parse_failures = 0
     verdicts: Counter[str] = Counter()
+    #: Commands declined without the model (no skill fits), by whether a skill serves them.
+    declined: Counter[bool] = Counter()
+    unserved = 0
     with _bar(len(cases), desc, progress) as bar:
         for case in cases:
             catalog = catalogs.setdefault(case.catalog, load_catalog(case.catalog))
@@ -204,10 +207,12 @@ def run_bench(
                 chosen = [n for n in catalog.names if n in picked] or list(catalog.names)
             t_sel = time.perf_counter() - t0
             select_s.append(t_sel)
-            recall = tool_recall(gold.names, chosen)
-            recalls.append(recall)
-            all_gold.append(recall == 1.0)
-            n_tools.append(len(chosen))
+            unserved += not gold.names
+            if gold.names:  # a request nothing serves has no tool to recall
+                recall = tool_recall(gold.names, chosen)
+                recalls.append(recall)
+                all_gold.append(recall == 1.0)
+                n_tools.append(len(chosen))
             today = _today(case, catalog)
             pl = planners.get(case.catalog)
             if pl is None:
@@ -227,6 +232,7 @@ def run_bench(
                     parse_failures += 1
                 verdict = classify(outcome.plan, gold, catalog)
                 verdicts[verdict] += 1
+                declined[bool(gold.names)] += outcome.prompt.declines
                 dag_ok.append(verdict in ("correct", "wrong_arguments"))
                 strict_ok.append(verdict == "correct")
                 if on_case is not None:
@@ -251,6 +257,9 @@ def run_bench(
         "first_task_p50_s": _percentile(first_s, 50) if planned else None,
         "parse_failures": parse_failures if planned else None,
         "verdicts": dict(verdicts) if planned else None,
+        "unserved_cases": unserved,
+        "declined_served": declined[True] if planned else None,
+        "declined_unserved": declined[False] if planned else None,
     }
 
 
@@ -345,9 +354,13 @@ def markdown_table(results: Mapping[str, Mapping[str, Any]], title: str = "setti
                ("select_latency_p95_s", "select p95 ms", 1),
                ("dag_success", "DAG success", 3), ("strict_success", "strict success", 3),
                ("latency_p50_s", "latency p50 s", 2), ("latency_p95_s", "latency p95 s", 2),
-               ("first_task_p50_s", "first task p50 s", 2)]
+               ("first_task_p50_s", "first task p50 s", 2),
+               ("declined_served", "declined (a skill serves)", 0),
+               ("declined_unserved", "declined (none serves)", 0)]
     rows = list(results.items())
-    keep = [c for c in columns if any(r.get(c[0]) is not None for _, r in rows)]
+    keep = [c for c in columns if any(r.get(c[0]) is not None for _, r in rows)
+            and (c[0] != "declined_served" or any(r.get(c[0]) for _, r in rows))
+            and (c[0] != "declined_unserved" or any(r.get("unserved_cases") for _, r in rows))]
     planned = any(r.get("dag_success") is not None for _, r in rows)
     if not planned:  # tool-only: latency is the selection latency, shown in ms already
         keep = [c for c in keep if not c[0].startswith("latency_")]

@@ -43,6 +43,8 @@ from tinyagent_ros.plan import PlanError, parse_plan
 #: File names inside a model directory.
 META_FILE = "toolrag.json"
 HEAD_FILE = "head.npz"
+#: The head that tells a command some skill serves from one none does (optional).
+SERVES_FILE = "serves.npz"
 FORMAT_VERSION = 1
 #: Skills returned when no score reaches the threshold.
 DEFAULT_MIN_TOOLS = 2
@@ -331,10 +333,16 @@ class _Adam:
             p -= (rate * m_hat / (np.sqrt(v_hat) + 1e-8)).astype(np.float32)
 
 
-def _bce_grad(logits: np.ndarray, y: np.ndarray, pos_weight: float) -> np.ndarray:
-    """d(mean binary cross-entropy)/d(logits), positives weighted by ``pos_weight``."""
+def _bce_grad(logits: np.ndarray, y: np.ndarray, pos_weight: float,
+              unserved_weight: float = 1.0) -> np.ndarray:
+    """d(mean binary cross-entropy)/d(logits), positives weighted by ``pos_weight``.
+
+    Rows without any positive label (requests nothing serves) weigh ``unserved_weight``.
+    """
     p = _sigmoid(logits)
     weight = 1.0 + (pos_weight - 1.0) * y
+    if unserved_weight != 1.0:
+        weight = weight * np.where(y.any(axis=1), 1.0, unserved_weight)[:, None]
     return (weight * (p - y) / len(y)).astype(np.float32)
 
 
@@ -413,6 +421,7 @@ def train_attention_head(
     batch_size: int = 64,
     weight_decay: float = 1e-4,
     pos_weight: float = 1.0,
+    unserved_weight: float = 1.0,
     token_dropout: float = 0.0,
     seed: int = 0,
     progress: bool = False,
@@ -450,7 +459,7 @@ def train_attention_head(
                 keep[:, 0] = mask[:, 0]  # [CLS] always stays, so no command is left empty
                 mask = keep
             logits, cache = head.forward(h, mask)
-            opt.step(head.backward(_bce_grad(logits, y[idx], pos_weight), cache))
+            opt.step(head.backward(_bce_grad(logits, y[idx], pos_weight, unserved_weight), cache))
         if on_epoch is not None:
             on_epoch(epoch, head)
     return head
@@ -508,14 +517,45 @@ def select_from_probs(
 
 
 def selection_metrics(chosen: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Mean tool recall, mean number of tools, share of cases with every gold tool selected."""
+    """Mean tool recall, mean number of tools, share of cases with every gold tool selected.
+
+    Over the cases that need some skill: a request nothing serves has no gold tool to recall.
+    """
+    served = y.sum(axis=1) > 0
+    if not served.any():
+        return {"tool_recall": float("nan"), "avg_tools": float("nan"),
+                "all_gold_selected": float("nan")}
+    chosen, y = chosen[served], y[served]
     gold = y.sum(axis=1)
     hit = (chosen & (y > 0)).sum(axis=1)
-    recall = np.where(gold > 0, hit / np.maximum(gold, 1), 1.0)
     return {
-        "tool_recall": float(recall.mean()),
+        "tool_recall": float((hit / gold).mean()),
         "avg_tools": float(chosen.sum(axis=1).mean()),
         "all_gold_selected": float((hit == gold).mean()),
+    }
+
+
+#: Candidate cut-offs for declining a request, highest first.
+DECLINE_GRID = (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
+
+
+def choose_decline_below(serve: np.ndarray, served: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """The highest cut-off on P(some skill serves) that declines no command a skill serves.
+
+    ``serve``: the serves head's probability per validation case; ``served``:
+    whether its gold plan uses a skill. 0 (never decline) when the data holds
+    only one kind. Returns the cut-off and what it does on that data.
+    """
+    if served.all() or not served.any():
+        return 0.0, {}
+    floor = float(serve[served].min())
+    cut = next((c for c in DECLINE_GRID if c <= floor), 0.0)
+    return cut, {
+        "decline_below": cut,
+        "unserved_cases": int((~served).sum()),
+        "unserved_declined": float((serve[~served] < cut).mean()),
+        "served_declined": float((serve[served] < cut).mean()),
+        "served_min": round(floor, 4),
     }
 
 
@@ -533,6 +573,8 @@ class ToolClassifier:
         *,
         threshold: float = DEFAULT_THRESHOLD,
         min_tools: int = DEFAULT_MIN_TOOLS,
+        serves: AnyHead | None = None,
+        decline_below: float = 0.0,
         implied: dict[str, list[str]] | None = None,
         meta: dict[str, Any] | None = None,
         path: Path | None = None,
@@ -544,12 +586,16 @@ class ToolClassifier:
         self.encoder = encoder
         self.threshold = threshold
         self.min_tools = max(1, min(min_tools, len(self.skills)))
+        #: P(some skill serves the command), trained on requests none serves; None: never decline.
+        self.serves = serves
+        #: A command whose P(some skill serves) is under this is declined (0: never).
+        self.decline_below = decline_below
         #: Skills added whenever a skill is selected (learned co-occurrence rules).
         self.implied = implied or {}
         self.meta = meta or {}
         self.path = path
-        #: (command, probabilities) of the last command: select and needs_action share it.
-        self._last: tuple[str, np.ndarray] | None = None
+        #: (command, skill probabilities, P(serves)) of the last command, shared by the calls.
+        self._last: tuple[str, np.ndarray, float] | None = None
 
     @classmethod
     def load(
@@ -558,13 +604,14 @@ class ToolClassifier:
         *,
         threshold: float | None = None,
         min_tools: int | None = None,
+        decline_below: float | None = None,
         implied: bool = True,
         encoder: Encoder | None = None,
     ) -> ToolClassifier:
         """Load a shipped model by catalog name (``robot``, ``mac``) or a trained directory.
 
-        ``threshold`` and ``min_tools`` override the model's; ``implied=False``
-        drops the learned co-occurrence rules.
+        ``threshold``, ``min_tools`` and ``decline_below`` override the model's;
+        ``implied=False`` drops the learned co-occurrence rules.
         """
         path = model_dir(name_or_dir)
         meta = read_meta(path)
@@ -584,10 +631,19 @@ class ToolClassifier:
         if head.n_labels != len(skills):
             raise ToolRAGError(f"{path}: head has {head.n_labels} outputs for "
                                f"{len(skills)} skills")
+        serves = None
+        if (path / SERVES_FILE).is_file():
+            try:
+                serves = load_head(path / SERVES_FILE)
+            except (OSError, KeyError, ValueError, TypeError) as err:
+                raise ToolRAGError(f"{path / SERVES_FILE}: cannot read head ({err})") from None
         return cls(
             skills, head, encoder,
             threshold=meta.get("threshold", DEFAULT_THRESHOLD) if threshold is None else threshold,
             min_tools=meta.get("min_tools", DEFAULT_MIN_TOOLS) if min_tools is None else min_tools,
+            serves=serves,
+            decline_below=(meta.get("decline_below", 0.0) if decline_below is None
+                           else decline_below),
             implied=meta.get("implied", {}) if implied else {},
             meta=meta, path=path,
         )
@@ -597,15 +653,25 @@ class ToolClassifier:
         """The catalog the model was trained for."""
         return str(self.meta.get("catalog", ""))
 
-    def probs(self, query: str) -> np.ndarray:
-        """Per-skill probabilities (order of :attr:`skills`); the last command's are kept."""
+    def _scores(self, query: str) -> tuple[np.ndarray, float]:
         last = self._last
         if last is not None and last[0] == query:
-            return last[1]
+            return last[1], last[2]
         states, pooled = self.encoder.encode_one(query)
         probs = self.head.probs_for([states], pooled[None, :])[0]
-        self._last = (query, probs)
-        return probs
+        serve = 1.0 if self.serves is None else \
+            float(self.serves.probs_for([states], pooled[None, :])[0, 0])
+        self._last = (query, probs, serve)
+        return probs, serve
+
+    def probs(self, query: str) -> np.ndarray:
+        """Per-skill probabilities (order of :attr:`skills`); the last command's are kept."""
+        return self._scores(query)[0]
+
+    @property
+    def declines(self) -> bool:
+        """Whether this model turns away commands no skill serves (it has a serves head)."""
+        return self.serves is not None and self.decline_below > 0
 
     def choose(self, probs: np.ndarray) -> np.ndarray:
         """Boolean (n, m) selection from (n, m) probabilities: threshold, fallback, rules."""
@@ -620,6 +686,17 @@ class ToolClassifier:
         """
         return bool((self.probs(query) >= self.threshold).any())
 
+    def serve_prob(self, query: str) -> float:
+        """P(some skill serves the command); 1.0 without a serves head."""
+        return self._scores(query)[1]
+
+    def relevant(self, query: str) -> bool:
+        """Whether some skill could serve the command (a ``planner.RelevanceGate``).
+
+        Under ``decline_below`` the agent declines instead of acting.
+        """
+        return not self.declines or self.serve_prob(query) >= self.decline_below
+
     def scores(self, query: str) -> dict[str, float]:
         """Skill name -> probability that the command needs it."""
         return {n: float(p) for n, p in zip(self.skills, self.probs(query), strict=True)}
@@ -633,6 +710,13 @@ class ToolClassifier:
         """(n, m) probabilities for a batch of commands (batched encoder calls)."""
         states, pooled = self.encoder.states_and_embed(list(queries), dtype=np.float32)
         return self.head.probs_for(states, pooled)
+
+    def serve_probs_many(self, queries: Sequence[str]) -> np.ndarray:
+        """P(some skill serves) for a batch of commands; ones without a serves head."""
+        if self.serves is None:
+            return np.ones(len(queries), np.float32)
+        states, pooled = self.encoder.states_and_embed(list(queries), dtype=np.float32)
+        return self.serves.probs_for(states, pooled)[:, 0]
 
     def select_many(self, queries: Sequence[str]) -> list[list[str]]:
         """:meth:`select` for a batch (batched encoder calls)."""
@@ -769,6 +853,7 @@ def train_toolrag(
     batch_size: int | None = None,
     weight_decay: float = 1e-4,
     pos_weight: float = 5.0,
+    unserved_weight: float = 5.0,
     token_dropout: float = 0.15,
     threshold: float = DEFAULT_THRESHOLD,
     min_tools: int = DEFAULT_MIN_TOOLS,
@@ -786,7 +871,10 @@ def train_toolrag(
     default) or ``mlp`` (MLP over the pooled embedding; ``hidden`` 0 makes it
     linear). ``pos_weight`` > 1 favours recall; ``token_dropout`` hides that
     share of tokens in each training step (attention head). ``rules`` learns co-occurrence
-    rules (a skill that always comes with another). Writes the head,
+    rules (a skill that always comes with another). Cases whose gold plan is
+    empty (requests no skill serves) train a second head, ``serves.npz``: P(some
+    skill serves), with its cut-off ``decline_below`` chosen on ``val_jsonl``;
+    ``unserved_weight`` weighs them in its loss. Writes the heads,
     ``toolrag.json`` and the example store (``n_examples`` diverse training
     cases with embeddings; 0 skips it). Returns the report that
     ``toolrag.json`` also records (data, sizes, time, metrics on
@@ -808,22 +896,32 @@ def train_toolrag(
     y = label_matrix(train, skills)
     say(f"encoded {len(train)} commands in {embed_s:.1f} s" + (" (cached)" if enc.cached else ""))
     t0 = time.perf_counter()
+    served = y.any(axis=1)  # the skill head learns from commands some skill serves
+    rows = np.nonzero(served)[0]
     settings: dict[str, Any]
     model: AnyHead
+    attention_settings = {"attention": attention, "epochs": epochs or 8, "lr": lr or 3e-3,
+                          "batch_size": batch_size or 64, "token_dropout": token_dropout}
     if head == "attention":
-        settings = {"attention": attention, "epochs": epochs or 8, "lr": lr or 3e-3,
-                    "batch_size": batch_size or 64, "token_dropout": token_dropout}
-        model = train_attention_head(enc.states, y, weight_decay=weight_decay,
-                                     pos_weight=pos_weight, seed=seed, progress=progress,
-                                     **settings)
+        settings = attention_settings
+        model = train_attention_head([enc.states[i] for i in rows], y[rows],
+                                     weight_decay=weight_decay, pos_weight=pos_weight,
+                                     seed=seed, progress=progress, **settings)
     else:
         settings = {"hidden": hidden, "epochs": epochs or 30, "lr": lr or 2e-3,
                     "batch_size": batch_size or 128}
-        model = train_head(enc.pooled, y, weight_decay=weight_decay, pos_weight=pos_weight,
-                           seed=seed, progress=progress, **settings)
+        model = train_head(enc.pooled[rows], y[rows], weight_decay=weight_decay,
+                           pos_weight=pos_weight, seed=seed, progress=progress, **settings)
     head_s = time.perf_counter() - t0
     say(f"trained the {head} head in {head_s:.1f} s")
-    implied = implied_skills(y, skills) if rules else {}
+    implied = implied_skills(y[rows], skills) if rules else {}
+    serves: AttentionHead | None = None
+    if not served.all():  # requests no skill serves: learn to tell them apart
+        serves = train_attention_head(enc.states, served[:, None].astype(np.float32),
+                                      weight_decay=weight_decay, pos_weight=1.0,
+                                      unserved_weight=unserved_weight, seed=seed,
+                                      progress=progress, **attention_settings)
+        say(f"trained the serves head on {int((~served).sum())} requests no skill serves")
 
     if val_jsonl is not None:
         val, _ = read_labelled(val_jsonl, cat)
@@ -837,14 +935,28 @@ def train_toolrag(
     metrics |= {"cases": int(len(yv)), "data": eval_on}
     say(f"{eval_on}: recall {metrics['tool_recall']:.4f}, "
         f"{metrics['avg_tools']:.2f} tools on average")
+    decline_below, decline = 0.0, {}
+    if serves is not None:
+        serve = serves.probs_for(venc.states, venc.pooled)[:, 0]
+        decline_below, decline = choose_decline_below(serve, yv.any(axis=1))
+    if decline:
+        metrics["decline"] = decline
+        say(f"{eval_on}: declining under {decline_below} turns away "
+            f"{decline['unserved_declined']:.1%} of {decline['unserved_cases']} requests "
+            f"nothing serves and {decline['served_declined']:.1%} of the others")
 
     out.mkdir(parents=True, exist_ok=True)
     save_head(model, out / HEAD_FILE)
+    if serves is not None:
+        save_head(serves, out / SERVES_FILE)
+    else:
+        (out / SERVES_FILE).unlink(missing_ok=True)
     examples = 0
     if n_examples:
         from tinyagent_ros.retrieval import write_example_store
 
-        examples = write_example_store(out, train, enc.pooled, skills, n_examples, seed=seed)
+        examples = write_example_store(out, [train[i] for i in rows], enc.pooled[rows],
+                                       skills, n_examples, seed=seed)  # no empty plans
         say(f"example store: {examples} cases")
     label_counts = y.sum(axis=0)
     meta: dict[str, Any] = {
@@ -853,6 +965,10 @@ def train_toolrag(
         "skills": skills,
         "threshold": threshold,
         "min_tools": min_tools,
+        "decline_below": decline_below,
+        "serves": None if serves is None else {
+            "file": SERVES_FILE, "type": "attention", "output": "sigmoid: some skill serves",
+            "unserved_weight": unserved_weight, "unserved_cases": int((~served).sum())},
         "implied": implied,
         "encoder": {
             "name": encoder.onnx_path.parent.name + "/" + encoder.onnx_path.name,
@@ -883,17 +999,33 @@ def train_toolrag(
 # =========================================================================== evaluation helper
 
 
-def evaluate(selector: Any, cases: Sequence[Labelled]) -> dict[str, float]:
-    """Tool recall and average tools of any selector over labelled cases."""
+def evaluate(selector: Any, cases: Sequence[Labelled]) -> dict[str, Any]:
+    """Tool recall and average tools of any selector over the cases some skill serves.
+
+    For a classifier that declines (it has a serves head), also the share of
+    each kind of case it declines: served ones it should not, unserved ones it should.
+    """
+    queries = [c.query for c in cases]
     if hasattr(selector, "select_many"):
-        chosen_lists = selector.select_many([c.query for c in cases])
+        chosen_lists = selector.select_many(queries)
     else:
-        chosen_lists = [selector.select(c.query) for c in cases]
-    recall = [len(set(c.skills) & set(ch)) / len(c.skills) if c.skills else 1.0
-              for c, ch in zip(cases, chosen_lists, strict=True)]
-    return {"cases": len(cases), "tool_recall": float(np.mean(recall)),
-            "avg_tools": float(np.mean([len(ch) for ch in chosen_lists])),
-            "all_gold_selected": float(np.mean([r == 1.0 for r in recall]))}
+        chosen_lists = [selector.select(q) for q in queries]
+    served = [c.skills != () for c in cases]
+    pairs = [(c, ch) for c, ch, s in zip(cases, chosen_lists, served, strict=True) if s]
+    recall = [len(set(c.skills) & set(ch)) / len(c.skills) for c, ch in pairs]
+    nan = float("nan")
+    out: dict[str, Any] = {
+        "cases": len(cases), "unserved_cases": served.count(False),
+        "tool_recall": float(np.mean(recall)) if recall else nan,
+        "avg_tools": float(np.mean([len(ch) for _, ch in pairs])) if pairs else nan,
+        "all_gold_selected": float(np.mean([r == 1.0 for r in recall])) if recall else nan,
+    }
+    if getattr(selector, "declines", False):
+        declined = selector.serve_probs_many(queries) < selector.decline_below
+        mask = np.array(served)
+        out["served_declined"] = float(declined[mask].mean()) if mask.any() else nan
+        out["unserved_declined"] = float(declined[~mask].mean()) if (~mask).any() else nan
+    return out
 
 
 # =========================================================================== CLI
@@ -931,6 +1063,10 @@ def toolrag_cli() -> None:
 @click.option("--pos-weight", default=5.0, show_default=True,
               type=click.FloatRange(0, min_open=True),
               help="Loss weight of positive labels (above 1 favours recall).")
+@click.option("--unserved-weight", default=5.0, show_default=True,
+              type=click.FloatRange(0, min_open=True),
+              help="Loss weight of requests no skill serves (gold: the empty plan) in the "
+                   "serves head, which learns to decline them.")
 @click.option("--token-dropout", default=0.15, show_default=True,
               type=click.FloatRange(0, 0.9),
               help="Share of tokens hidden at random in each training step (attention head).")
@@ -947,8 +1083,9 @@ def toolrag_cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 def train_cmd(catalog: str, data: str, out: str, val: str | None, head: str,
               epochs: int | None, hidden: int, lr: float | None, pos_weight: float,
-              token_dropout: float, threshold: float, rules: bool, n_examples: int, seed: int,
-              cache_dir: str | None, as_json: bool, quiet: bool) -> None:
+              unserved_weight: float, token_dropout: float, threshold: float, rules: bool,
+              n_examples: int, seed: int, cache_dir: str | None, as_json: bool,
+              quiet: bool) -> None:
     """Train ToolRAG's classifier head (and example store) for a catalog on a CPU.
 
     Labels are the skills of each gold plan. Encodes every command once with
@@ -967,9 +1104,9 @@ def train_cmd(catalog: str, data: str, out: str, val: str | None, head: str,
     try:
         meta = train_toolrag(catalog, data, out, val_jsonl=val, head=head, epochs=epochs,
                              hidden=hidden, lr=lr, pos_weight=pos_weight,
-                             token_dropout=token_dropout, threshold=threshold,
-                             rules=rules, n_examples=n_examples, seed=seed, cache_dir=cache_dir,
-                             progress=not quiet, log=say)
+                             unserved_weight=unserved_weight, token_dropout=token_dropout,
+                             threshold=threshold, rules=rules, n_examples=n_examples,
+                             seed=seed, cache_dir=cache_dir, progress=not quiet, log=say)
     except (ToolRAGError, EncoderError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
@@ -1008,5 +1145,9 @@ def eval_cmd(model: str, data: str, catalog: str | None, threshold: float | None
     if as_json:
         click.echo(json.dumps(result))
     else:
-        click.echo(f"{data}: recall {result['tool_recall']:.4f}, "
-                   f"{result['avg_tools']:.2f} tools, {result['cases']} cases")
+        line = (f"{data}: recall {result['tool_recall']:.4f}, "
+                f"{result['avg_tools']:.2f} tools, {result['cases']} cases")
+        if "served_declined" in result:
+            line += (f"; declined {result['served_declined']:.1%} of the served and "
+                     f"{result['unserved_declined']:.1%} of {result['unserved_cases']} unserved")
+        click.echo(line)
