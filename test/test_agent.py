@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 
@@ -110,3 +111,20 @@ def test_execute_runs_a_given_plan_without_planning_or_replanning():
                                                   ROBOT)))
     assert not failed.success and len(failed.attempts) == 1
     assert planner.previous == []
+
+
+def test_a_command_no_skill_fits_is_declined_without_planning_or_acting():
+    class Declining(ScriptedPlanner):
+        def prompt_for(self, query, today=None, skills=None):
+            return dataclasses.replace(super().prompt_for(query, today, skills), allowed=())
+
+    planner = Declining()  # no plans: stream must not be asked for one
+    backend = SimBackend(time_scale=0.001)
+    before = backend.world.to_dict()
+    events = []
+    agent = Agent(planner, backend, on_event=events.append)
+    outcome = run(agent, "make me a sandwich")
+    assert not outcome.success and outcome.attempts == [] and planner.previous == []
+    assert outcome.declined == "no skill of the robot catalog fits this request; nothing was done"
+    assert [e.kind for e in events] == ["declined"] and events[0].message == outcome.declined
+    assert backend.world.to_dict() == before

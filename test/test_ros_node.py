@@ -437,6 +437,15 @@ def test_shipped_model_plans_and_runs_a_command_end_to_end():
         assert finished["value"] is True, finished["message"]
         assert "get_battery_level()" in probe.plans[-1]
         assert "80" in finished["message"].split("answer:")[-1]  # the battery level
+        plans = len(probe.plans)
+        cid = probe.command("Could you mow the lawn and then do the laundry?")
+        finished = probe.finished(cid, timeout=60)
+        assert finished["value"] is False
+        assert finished["message"].startswith("declined: no skill of the robot catalog fits")
+        declined = [e for e in probe.of(cid) if e.get("kind") == "declined"]
+        assert len(declined) == 1 and not any(e.get("kind") == "task_started"
+                                              for e in probe.of(cid))
+        assert len(probe.plans) == plans  # nothing was planned
     finally:
         probe.close()
         code = node.stop()

@@ -39,6 +39,8 @@ class AgentResult:
     attempts: list[Attempt] = field(default_factory=list)
     select_s: float = 0.0
     total_s: float = 0.0
+    #: Why the command was declined without planning (no skill fits it); "" when it was not.
+    declined: str = ""
 
     @property
     def result(self) -> ExecutionResult:
@@ -106,6 +108,13 @@ class Agent:
         skills = self.planner.select_skills(query)
         prompt = self.planner.prompt_for(query, today, skills)
         outcome = AgentResult(query=query, skills=skills, select_s=time.perf_counter() - start)
+        if prompt.declines:
+            outcome.declined = (f"no skill of the {self.planner.catalog.name} catalog fits this "
+                                "request; nothing was done")
+            if self.on_event is not None:
+                self.on_event(Event(outcome.select_s, "declined", message=outcome.declined))
+            outcome.total_s = time.perf_counter() - start
+            return outcome
         previous: str | None = None
         for _ in range(self.max_replans + 1):
             text_parts: list[str] = []

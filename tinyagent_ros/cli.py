@@ -140,6 +140,9 @@ def planner_options(command):
         click.option("--no-grammar", is_flag=True, help="Decode without the plan grammar."),
         click.option("--no-date-hints", is_flag=True,
                      help="Do not spell out what the command's dates and times resolve to."),
+        click.option("--no-decline", is_flag=True,
+                     help="Plan even a command the classifier finds no skill for, instead of "
+                          "declining it."),
     ]):
         command = option(command)
     return command
@@ -147,7 +150,7 @@ def planner_options(command):
 
 def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapter: bool,
                   tools: str, examples: int | None, no_grammar: bool,
-                  no_date_hints: bool) -> Any:
+                  no_date_hints: bool, no_decline: bool) -> Any:
     from tinyagent_ros.planner import PlannerSettings, build_planner
 
     if adapter and no_adapter:
@@ -155,7 +158,8 @@ def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapt
     settings = PlannerSettings(model_path=Path(model) if model else None,
                                use_grammar=not no_grammar, date_hints=not no_date_hints)
     return build_planner(catalog, settings, tools=tools, examples=examples,
-                         adapter=None if no_adapter else adapter or "default")
+                         adapter=None if no_adapter else adapter or "default",
+                         decline=not no_decline)
 
 
 def today_option(command):
@@ -186,9 +190,12 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
         _emit_json({"query": query, "plan": outcome.text, "valid": outcome.error is None,
                     "error": outcome.error, "skills": list(outcome.prompt.callable),
                     "prompt_tokens": outcome.prompt_tokens, "latency_s": outcome.latency_s,
-                    "first_task_s": outcome.first_task_s})
+                    "first_task_s": outcome.first_task_s,
+                    "declined": outcome.prompt.declines})
     else:
         click.echo(outcome.text.strip())
+        if outcome.prompt.declines:
+            click.echo("declined: no skill of the catalog fits this request", err=True)
     if outcome.error:
         raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
 
@@ -293,6 +300,12 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
                       on_event=on_event,
                       on_plan_text=None if as_json else lambda t: click.echo(f"plan:\n{t}\n"))
         outcome = asyncio.run(agent.run(query, today=today.date() if today else None))
+        if outcome.declined:
+            if as_json:
+                _emit_json({"success": False, "declined": outcome.declined, "tasks": []})
+            else:
+                click.echo(f"declined: {outcome.declined}")
+            sys.exit(1)
         result = outcome.result
         plan = parse_plan(outcome.plan_text, catalog, retarget=True) \
             if result.error is None else None

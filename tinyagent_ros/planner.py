@@ -276,6 +276,7 @@ def build_planner(
     tools: str = "classifier",
     examples: int | None = None,
     adapter: str | Path | None = "default",
+    decline: bool = True,
 ) -> Planner:
     """The planner a user gets: ToolRAG picks the skills, the shipped adapter tunes the model.
 
@@ -289,7 +290,9 @@ def build_planner(
     adapter) or a GGUF path; with ``"default"``, a merged model made by ``tinyagent
     models merge`` from that very adapter is used in its place. For the shipped
     catalogs the classifier also gates empty plans: a command it finds a skill for
-    gets at least one task, small talk may still get none.
+    gets at least one task, small talk may still get none. ``decline``: a command
+    the classifier finds no skill for (under its ``decline_below``) gets the empty
+    plan without the model, so the agent declines it instead of acting.
     """
     settings = settings or PlannerSettings()
     shipped = None
@@ -321,8 +324,9 @@ def build_planner(
                 retriever = Store.load(catalog.name, k=examples)
         except (ToolRAGError, RetrievalError) as err:
             raise PlannerError(str(err)) from None
+    relevance = gate if decline and gate is not None and gate.declines else None
     return Planner(catalog, settings, selector=selector, retriever=retriever, gate=gate,
-                   list_all=tools == "grammar")
+                   list_all=tools == "grammar", relevance=relevance)
 
 
 class Planner:
@@ -443,7 +447,7 @@ class Planner:
         self, prompt: Prompt, stop: threading.Event | None = None, previous: str | None = None
     ) -> Iterator[str]:
         """Yield plan text as the model writes it; stop early when ``stop`` is set."""
-        if prompt.allowed == ():  # nothing fits (relevance): the empty plan, without the model
+        if prompt.declines:
             yield f"1. join(){END_OF_PLAN}"
             return
         text = self.render(prompt, previous)

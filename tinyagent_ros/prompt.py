@@ -47,6 +47,11 @@ class Prompt:
         """The skills the plan may call."""
         return self.skills if self.allowed is None else self.allowed
 
+    @property
+    def declines(self) -> bool:
+        """No skill fits the command (relevance gate): the empty plan, written without the model."""
+        return self.allowed == ()
+
     def messages(self) -> list[dict[str, str]]:
         """Chat messages for the model's chat template."""
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]

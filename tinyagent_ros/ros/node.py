@@ -89,6 +89,9 @@ class AgentSettings(BaseModel):
     tool_selection: Literal["classifier", "all", "grammar"] = Field(
         "classifier", description="Skills offered to the model: ToolRAG's pick, all, or all "
                                   "listed with ToolRAG's pick enforced by the grammar.")
+    decline_unserved: bool = Field(
+        True, description="Decline a command the ToolRAG classifier finds no skill for (a "
+                          "'declined' event, result success false) instead of planning it.")
     examples: int = Field(-1, ge=-1, le=8,
                           description="Retrieved in-context examples per prompt; -1: what "
                                       "the shipped adapter was measured best with, else "
@@ -256,7 +259,7 @@ class AgentNode(LifecycleNode):
             )
             planner = build_planner(catalog, plan_settings, tools=settings.tool_selection,
                                     examples=None if settings.examples < 0 else settings.examples,
-                                    adapter=adapter)
+                                    adapter=adapter, decline=settings.decline_unserved)
         except PlannerError as err:
             raise ConfigureError(str(err)) from None
         if settings.warm_up:

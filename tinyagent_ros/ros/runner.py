@@ -266,6 +266,9 @@ class CommandRunner:
         else:
             outcome = await command.agent.run(command.text)
         if not outcome.attempts:
+            if outcome.declined and not command.stop_reason:
+                return CommandResult(False, summary=f"declined: {outcome.declined}",
+                                     error=outcome.declined)
             reason = command.stop_reason or "nothing was planned"
             return CommandResult(False, summary=f"error: {reason}", error=reason)
         result = outcome.result
