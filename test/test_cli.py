@@ -145,3 +145,21 @@ def test_failed_task_exits_non_zero_with_reason():
                     stdin='1. navigate_to("the moon")\n2. say("hi")\n3. join()')
     assert out.returncode == 1
     assert "unknown place" in out.stdout
+
+
+@pytest.mark.llm
+def test_a_request_no_skill_serves_is_declined_and_nothing_runs():
+    pytest.importorskip("llama_cpp")
+    out = tinyagent("run", "Could you mow the lawn and then do the laundry?", "--json",
+                    "--time-scale", "0")
+    if "not installed" in out.stderr:
+        pytest.skip(out.stderr.strip())
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [e["kind"] for e in lines[:-1]] == ["declined"]
+    assert lines[-1]["success"] is False and lines[-1]["tasks"] == []
+    assert lines[-1]["declined"].startswith("no skill of the robot catalog fits")
+    planned = tinyagent("plan", "Could you mow the lawn and then do the laundry?", "--json",
+                        "--no-decline")
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["declined"] is False

@@ -195,7 +195,8 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
     else:
         click.echo(outcome.text.strip())
         if outcome.prompt.declines:
-            click.echo("declined: no skill of the catalog fits this request", err=True)
+            click.echo(f"declined: no skill of the {catalog.name} catalog fits this request",
+                       err=True)
     if outcome.error:
         raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
 
