@@ -128,3 +128,11 @@ def test_a_command_no_skill_fits_is_declined_without_planning_or_acting():
     assert outcome.declined == "no skill of the robot catalog fits this request; nothing was done"
     assert [e.kind for e in events] == ["declined"] and events[0].message == outcome.declined
     assert backend.world.to_dict() == before
+    # with a reply, the robot says so, and the command still counts as declined
+    events.clear()
+    agent = Agent(planner, backend, on_event=events.append, decline_reply="Sorry, I can't.")
+    outcome = run(agent, "make me a sandwich")
+    assert outcome.declined and outcome.attempts == [] and not outcome.success
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "declined" and "task_succeeded" in kinds
+    assert backend.world.spoken == ["Sorry, I can't."]

@@ -443,8 +443,9 @@ def test_shipped_model_plans_and_runs_a_command_end_to_end():
         assert finished["value"] is False
         assert finished["message"].startswith("declined: no skill of the robot catalog fits")
         declined = [e for e in probe.of(cid) if e.get("kind") == "declined"]
-        assert len(declined) == 1 and not any(e.get("kind") == "task_started"
-                                              for e in probe.of(cid))
+        assert len(declined) == 1
+        started = [e for e in probe.of(cid) if e.get("kind") == "task_started"]
+        assert [e["skill"] for e in started] == ["say"]  # config/agent.yaml's decline_reply
         assert len(probe.plans) == plans  # nothing was planned
     finally:
         probe.close()

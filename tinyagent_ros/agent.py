@@ -86,10 +86,13 @@ class Agent:
         max_replans: int = 1,
         on_event: Callable[[Event], None] | None = None,
         on_plan_text: Callable[[str], None] | None = None,
+        decline_reply: str = "",
     ) -> None:
         self.planner = planner
         self.backend = backend
         self.max_replans = max_replans
+        #: Said out loud (the catalog's ``say`` skill) when a command is declined; "": silence.
+        self.decline_reply = decline_reply
         self.on_event = on_event
         self.on_plan_text = on_plan_text
         self._stop = threading.Event()
@@ -113,6 +116,7 @@ class Agent:
                                 "request; nothing was done")
             if self.on_event is not None:
                 self.on_event(Event(outcome.select_s, "declined", message=outcome.declined))
+            await self._reply(self.decline_reply)
             outcome.total_s = time.perf_counter() - start
             return outcome
         previous: str | None = None
@@ -130,6 +134,16 @@ class Agent:
         self._executor = None
         outcome.total_s = time.perf_counter() - start
         return outcome
+
+    async def _reply(self, text: str) -> None:
+        """Say ``text`` through the backend, when there is text and the catalog can speak."""
+        if not text or self.planner.catalog.get("say") is None or self._stop.is_set():
+            return
+        plan = Plan(tasks=(Task(1, "say", (text,)),), join=Join(2))
+        executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
+        self._executor = executor
+        await executor.run(plan)
+        self._executor = None
 
     async def execute(self, plan: Plan) -> AgentResult:
         """Run a given plan as it stands: no planning, no replanning (direct skill calls)."""

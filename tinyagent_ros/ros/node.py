@@ -92,6 +92,9 @@ class AgentSettings(BaseModel):
     decline_unserved: bool = Field(
         True, description="Decline a command the ToolRAG classifier finds no skill for (a "
                           "'declined' event, result success false) instead of planning it.")
+    decline_reply: str = Field(
+        "Sorry, I can't do that.", max_length=200,
+        description="Said with the say skill when a command is declined; empty: say nothing.")
     examples: int = Field(-1, ge=-1, le=8,
                           description="Retrieved in-context examples per prompt; -1: what "
                                       "the shipped adapter was measured best with, else "
@@ -340,7 +343,8 @@ class AgentNode(LifecycleNode):
     def _make_agent(self, on_event: Any, on_plan: Any) -> Agent:
         assert self.settings is not None
         return Agent(self._planner, self._backend, max_replans=self.settings.max_replans,
-                     on_event=on_event, on_plan_text=on_plan)
+                     on_event=on_event, on_plan_text=on_plan,
+                     decline_reply=self.settings.decline_reply)
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Open the command topics and the ``~/execute`` action."""
