@@ -7,6 +7,8 @@ import dataclasses
 import threading
 import time
 
+import pytest
+
 from tinyagent_ros.agent import Agent
 from tinyagent_ros.backends.sim import SimBackend
 from tinyagent_ros.catalog import load_catalog
@@ -136,3 +138,25 @@ def test_a_command_no_skill_fits_is_declined_without_planning_or_acting():
     kinds = [e.kind for e in events]
     assert kinds[0] == "declined" and "task_succeeded" in kinds
     assert backend.world.spoken == ["Sorry, I can't."]
+
+
+def test_small_talk_is_declined_in_silence_a_request_with_an_apology():
+    pytest.importorskip("onnxruntime")
+    from tinyagent_ros.encoder import encoder_available
+    from tinyagent_ros.toolrag import ToolClassifier
+
+    reason = encoder_available()
+    if reason:
+        pytest.skip(reason)
+
+    class Declining(ScriptedPlanner):
+        gate = ToolClassifier.load("robot")  # the shipped classifier tells the two apart
+
+        def prompt_for(self, query, today=None, skills=None):
+            return dataclasses.replace(super().prompt_for(query, today, skills), allowed=())
+
+    backend = SimBackend(time_scale=0.001)
+    agent = Agent(Declining(), backend, decline_reply="Sorry, I can't do that.")
+    assert run(agent, "thanks, that's all").declined and backend.world.spoken == []
+    assert run(agent, "make me a sandwich").declined
+    assert backend.world.spoken == ["Sorry, I can't do that."]

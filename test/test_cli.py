@@ -159,6 +159,7 @@ def test_a_request_no_skill_serves_is_declined_and_nothing_runs():
     assert [e["kind"] for e in lines[:-1]] == ["declined"]
     assert lines[-1]["success"] is False and lines[-1]["tasks"] == []
     assert lines[-1]["declined"].startswith("no skill of the robot catalog fits")
+    assert lines[-1]["error"] == lines[-1]["declined"] and lines[-1]["world"]["robot"]
     planned = tinyagent("plan", "Could you mow the lawn and then do the laundry?", "--json",
                         "--no-decline")
     assert planned.returncode == 0, planned.stderr

@@ -91,7 +91,8 @@ class Agent:
         self.planner = planner
         self.backend = backend
         self.max_replans = max_replans
-        #: Said out loud (the catalog's ``say`` skill) when a command is declined; "": silence.
+        #: Said out loud (the catalog's ``say`` skill) when a request is declined; "": silence.
+        #: Small talk (no skill reaches the classifier's threshold) is declined in silence.
         self.decline_reply = decline_reply
         self.on_event = on_event
         self.on_plan_text = on_plan_text
@@ -116,7 +117,9 @@ class Agent:
                                 "request; nothing was done")
             if self.on_event is not None:
                 self.on_event(Event(outcome.select_s, "declined", message=outcome.declined))
-            await self._reply(self.decline_reply)
+            gate = getattr(self.planner, "gate", None)
+            if gate is None or gate.needs_action(query):  # a request, not small talk
+                await self._reply(self.decline_reply)
             outcome.total_s = time.perf_counter() - start
             return outcome
         previous: str | None = None

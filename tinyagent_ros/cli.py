@@ -303,7 +303,11 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
         outcome = asyncio.run(agent.run(query, today=today.date() if today else None))
         if outcome.declined:
             if as_json:
-                _emit_json({"success": False, "declined": outcome.declined, "tasks": []})
+                _emit_json({"success": False, "declined": outcome.declined,
+                            "error": outcome.declined, "makespan_s": 0.0, "answer": [],
+                            "tasks": [],
+                            "world": backend.world.to_dict() if hasattr(backend, "world")
+                            else None})
             else:
                 click.echo(f"declined: {outcome.declined}")
             sys.exit(1)

@@ -516,15 +516,14 @@ def select_from_probs(
     return chosen
 
 
-def selection_metrics(chosen: np.ndarray, y: np.ndarray) -> dict[str, float]:
+def selection_metrics(chosen: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
     """Mean tool recall, mean number of tools, share of cases with every gold tool selected.
 
     Over the cases that need some skill: a request nothing serves has no gold tool to recall.
     """
     served = y.sum(axis=1) > 0
     if not served.any():
-        return {"tool_recall": float("nan"), "avg_tools": float("nan"),
-                "all_gold_selected": float("nan")}
+        return {"tool_recall": None, "avg_tools": None, "all_gold_selected": None}
     chosen, y = chosen[served], y[served]
     gold = y.sum(axis=1)
     hit = (chosen & (y > 0)).sum(axis=1)
@@ -557,6 +556,11 @@ def choose_decline_below(serve: np.ndarray, served: np.ndarray) -> tuple[float, 
         "served_declined": float((serve[served] < cut).mean()),
         "served_min": round(floor, 4),
     }
+
+
+def _num(value: float | None, spec: str) -> str:
+    """A metric for a log line: formatted, or "-" when the data had no case for it."""
+    return "-" if value is None else format(value, spec)
 
 
 # =========================================================================== the classifier
@@ -873,7 +877,8 @@ def train_toolrag(
     share of tokens in each training step (attention head). ``rules`` learns co-occurrence
     rules (a skill that always comes with another). Cases whose gold plan is
     empty (requests no skill serves) train a second head, ``serves.npz``: P(some
-    skill serves), with its cut-off ``decline_below`` chosen on ``val_jsonl``;
+    skill serves), with its cut-off ``decline_below`` chosen on ``val_jsonl``
+    (on the training data without one, which is optimistic: give a validation set);
     ``unserved_weight`` weighs them in its loss. Writes the heads,
     ``toolrag.json`` and the example store (``n_examples`` diverse training
     cases with embeddings; 0 skips it). Returns the report that
@@ -933,8 +938,8 @@ def train_toolrag(
     chosen = apply_implied(select_from_probs(probs, threshold, min_tools), skills, implied)
     metrics: dict[str, Any] = selection_metrics(chosen, yv)
     metrics |= {"cases": int(len(yv)), "data": eval_on}
-    say(f"{eval_on}: recall {metrics['tool_recall']:.4f}, "
-        f"{metrics['avg_tools']:.2f} tools on average")
+    say(f"{eval_on}: recall {_num(metrics['tool_recall'], '.4f')}, "
+        f"{_num(metrics['avg_tools'], '.2f')} tools on average")
     decline_below, decline = 0.0, {}
     if serves is not None:
         serve = serves.probs_for(venc.states, venc.pooled)[:, 0]
@@ -1010,21 +1015,20 @@ def evaluate(selector: Any, cases: Sequence[Labelled]) -> dict[str, Any]:
         chosen_lists = selector.select_many(queries)
     else:
         chosen_lists = [selector.select(q) for q in queries]
-    served = [c.skills != () for c in cases]
+    served = [bool(c.skills) for c in cases]
     pairs = [(c, ch) for c, ch, s in zip(cases, chosen_lists, served, strict=True) if s]
     recall = [len(set(c.skills) & set(ch)) / len(c.skills) for c, ch in pairs]
-    nan = float("nan")
     out: dict[str, Any] = {
         "cases": len(cases), "unserved_cases": served.count(False),
-        "tool_recall": float(np.mean(recall)) if recall else nan,
-        "avg_tools": float(np.mean([len(ch) for _, ch in pairs])) if pairs else nan,
-        "all_gold_selected": float(np.mean([r == 1.0 for r in recall])) if recall else nan,
+        "tool_recall": float(np.mean(recall)) if recall else None,
+        "avg_tools": float(np.mean([len(ch) for _, ch in pairs])) if pairs else None,
+        "all_gold_selected": float(np.mean([r == 1.0 for r in recall])) if recall else None,
     }
     if getattr(selector, "declines", False):
         declined = selector.serve_probs_many(queries) < selector.decline_below
         mask = np.array(served)
-        out["served_declined"] = float(declined[mask].mean()) if mask.any() else nan
-        out["unserved_declined"] = float(declined[~mask].mean()) if (~mask).any() else nan
+        out["served_declined"] = float(declined[mask].mean()) if mask.any() else None
+        out["unserved_declined"] = float(declined[~mask].mean()) if (~mask).any() else None
     return out
 
 
@@ -1113,7 +1117,8 @@ def train_cmd(catalog: str, data: str, out: str, val: str | None, head: str,
         click.echo(json.dumps(meta))
     else:
         m = meta["metrics"]
-        click.echo(f"{out}: recall {m['tool_recall']:.4f} with {m['avg_tools']:.2f} tools "
+        click.echo(f"{out}: recall {_num(m['tool_recall'], '.4f')} with "
+                   f"{_num(m['avg_tools'], '.2f')} tools "
                    f"on {m['data']} ({m['cases']} cases); {meta['training']['total_s']:.0f} s")
 
 
@@ -1145,9 +1150,10 @@ def eval_cmd(model: str, data: str, catalog: str | None, threshold: float | None
     if as_json:
         click.echo(json.dumps(result))
     else:
-        line = (f"{data}: recall {result['tool_recall']:.4f}, "
-                f"{result['avg_tools']:.2f} tools, {result['cases']} cases")
+        line = (f"{data}: recall {_num(result['tool_recall'], '.4f')}, "
+                f"{_num(result['avg_tools'], '.2f')} tools, {result['cases']} cases")
         if "served_declined" in result:
-            line += (f"; declined {result['served_declined']:.1%} of the served and "
-                     f"{result['unserved_declined']:.1%} of {result['unserved_cases']} unserved")
+            line += (f"; declined {_num(result['served_declined'], '.1%')} of the served and "
+                     f"{_num(result['unserved_declined'], '.1%')} of "
+                     f"{result['unserved_cases']} unserved")
         click.echo(line)

@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import sys
@@ -269,7 +270,10 @@ class AgentNode(LifecycleNode):
             # llama.cpp reuses the longest evaluated prefix: every later prompt shares the
             # instructions and rules before the skill list, so those are evaluated only once.
             start = time.perf_counter()
-            stream = planner.stream(planner.prompt_for("Hello"))
+            prompt = planner.prompt_for("Hello")
+            if prompt.declines:  # small talk is declined without the model: warm it anyway
+                prompt = dataclasses.replace(prompt, allowed=None)
+            stream = planner.stream(prompt)
             next(stream, None)
             stream.close()
             self.get_logger().info(f"planner warmed up in {time.perf_counter() - start:.1f} s")
