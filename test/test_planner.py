@@ -162,3 +162,17 @@ def test_bench_command_plans_and_reports_the_contract_keys(planner, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["cases"] == 2 and 0 <= out["dag_success"] <= 1 and out["tool_recall"] > 0
     assert out["avg_tools"] < len(ROBOT.names) and out["latency_p50_s"] > 0
+
+
+def test_warm_up_evaluates_a_prompt_later_commands_share(planner):
+    planner.reset_cache()
+    assert planner._llm.n_tokens == 0
+    n = planner.warm_up("thanks!")  # declined small talk still warms the model
+    assert n > 300 and planner._llm.n_tokens == n
+    cached = list(planner._llm._input_ids[:n])
+    later = planner._llm.tokenize(planner.render(planner.prompt_for("go to the kitchen"))
+                                  .encode("utf-8"), add_bos=True, special=True)
+    shared = next(i for i, (a, b) in enumerate(zip(cached, later, strict=False)) if a != b)
+    assert shared > 300  # instructions and rules: evaluated once, reused by the command
+    outcome = planner.plan("go to the kitchen")
+    assert outcome.plan is not None and "navigate_to" in outcome.plan.names

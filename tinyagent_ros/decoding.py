@@ -113,6 +113,18 @@ class GrammarDecoder:
         llm.n_tokens = keep
         return keep
 
+    def prefill(self, prompt: str) -> int:
+        """Evaluate a prompt now, keeping what is already cached; returns its token count.
+
+        :meth:`stream` yields forced text before it evaluates anything, so reading
+        its first piece does not warm the cache: this does.
+        """
+        tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        pending = tokens[self._reuse_prefix(tokens):]
+        if pending:
+            self._llm.eval(pending)
+        return len(tokens)
+
     def _forced_tokens(self, text: str) -> list[int]:
         """The tokens of forced text, less the last, which could merge with what follows."""
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:-1]

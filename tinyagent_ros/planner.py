@@ -425,6 +425,16 @@ class Planner:
             messages[-1] = {"role": "user", "content": f"{prompt.user}\n{previous}"}
         return self._chat(messages)
 
+    def warm_up(self, query: str = "Hello") -> int:
+        """Evaluate the prompt for ``query`` now, so the instructions and rules every later
+        prompt begins with are cached before the first command; returns its token count.
+        """
+        prompt = self.prompt_for(query)
+        if prompt.declines:  # declined prompts never reach the model: warm it anyway
+            prompt = replace(prompt, allowed=None)
+        with self._lock:
+            return self._decoder.prefill(self.render(prompt))
+
     def reset_cache(self) -> None:
         """Forget the evaluated prompt, so the next one is evaluated in full (benchmarks)."""
         with self._lock:

@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import json
 import sys
@@ -270,12 +269,7 @@ class AgentNode(LifecycleNode):
             # llama.cpp reuses the longest evaluated prefix: every later prompt shares the
             # instructions and rules before the skill list, so those are evaluated only once.
             start = time.perf_counter()
-            prompt = planner.prompt_for("Hello")
-            if prompt.declines:  # small talk is declined without the model: warm it anyway
-                prompt = dataclasses.replace(prompt, allowed=None)
-            stream = planner.stream(prompt)
-            next(stream, None)
-            stream.close()
+            planner.warm_up()
             self.get_logger().info(f"planner warmed up in {time.perf_counter() - start:.1f} s")
         return planner
 
