@@ -118,7 +118,8 @@ def test_execute_runs_a_given_plan_without_planning_or_replanning():
 def test_a_command_no_skill_fits_is_declined_without_planning_or_acting():
     class Declining(ScriptedPlanner):
         def prompt_for(self, query, today=None, skills=None):
-            return dataclasses.replace(super().prompt_for(query, today, skills), allowed=())
+            return dataclasses.replace(super().prompt_for(query, today, skills), allowed=(),
+                                       must_act=True)  # a request nothing serves
 
     planner = Declining()  # no plans: stream must not be asked for one
     backend = SimBackend(time_scale=0.001)
@@ -140,23 +141,17 @@ def test_a_command_no_skill_fits_is_declined_without_planning_or_acting():
     assert backend.world.spoken == ["Sorry, I can't."]
 
 
+@pytest.mark.llm
 def test_small_talk_is_declined_in_silence_a_request_with_an_apology():
-    pytest.importorskip("onnxruntime")
-    from tinyagent_ros.encoder import encoder_available
-    from tinyagent_ros.toolrag import ToolClassifier
+    pytest.importorskip("llama_cpp")
+    from tinyagent_ros.planner import PlannerError, build_planner
 
-    reason = encoder_available()
-    if reason:
-        pytest.skip(reason)
-
-    class Declining(ScriptedPlanner):
-        gate = ToolClassifier.load("robot")  # the shipped classifier tells the two apart
-
-        def prompt_for(self, query, today=None, skills=None):
-            return dataclasses.replace(super().prompt_for(query, today, skills), allowed=())
-
+    try:  # the shipped planner: its classifier declines both and tells them apart
+        planner = build_planner(ROBOT)
+    except PlannerError as err:
+        pytest.skip(str(err))
     backend = SimBackend(time_scale=0.001)
-    agent = Agent(Declining(), backend, decline_reply="Sorry, I can't do that.")
+    agent = Agent(planner, backend, decline_reply="Sorry, I can't do that.")
     assert run(agent, "thanks, that's all").declined and backend.world.spoken == []
     assert run(agent, "make me a sandwich").declined
     assert backend.world.spoken == ["Sorry, I can't do that."]

@@ -117,8 +117,7 @@ class Agent:
                                 "request; nothing was done")
             if self.on_event is not None:
                 self.on_event(Event(outcome.select_s, "declined", message=outcome.declined))
-            gate = getattr(self.planner, "gate", None)
-            if gate is None or gate.needs_action(query):  # a request, not small talk
+            if prompt.must_act:  # a request, not small talk
                 await self._reply(self.decline_reply)
             outcome.total_s = time.perf_counter() - start
             return outcome

@@ -415,7 +415,7 @@ class Planner:
         if self.gate is not None and self.gate.needs_action(query):
             prompt = replace(prompt, must_act=True)
         if self.relevance is not None and not self.relevance.relevant(query):
-            prompt = replace(prompt, allowed=(), must_act=False)
+            prompt = replace(prompt, allowed=())
         return prompt
 
     def render(self, prompt: Prompt, previous: str | None = None) -> str:

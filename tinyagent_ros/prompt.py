@@ -37,7 +37,8 @@ class Prompt:
     user: str
     skills: tuple[str, ...]
     examples: tuple[Example, ...]
-    #: The command asks for something (ToolRAG found a skill it needs): no empty plan.
+    #: The command asks for something (ToolRAG found a skill it needs): no empty plan,
+    #: unless it is declined (then it tells a request from small talk).
     must_act: bool = False
     #: The skills the grammar lets the model call, when not all of those listed.
     allowed: tuple[str, ...] | None = None
