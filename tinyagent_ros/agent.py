@@ -69,6 +69,11 @@ def observation(plan_text: str, result: ExecutionResult) -> str:
     )
 
 
+def declined_reason(catalog_name: str) -> str:
+    """Why a command no skill serves ends without a plan (the agent's and the CLI's words)."""
+    return f"no skill of the {catalog_name} catalog fits this request; nothing was done"
+
+
 def _first_start(result: ExecutionResult) -> float | None:
     """When the first task was dispatched, in the run's time; None if none was."""
     started = [e.t for e in result.events if e.kind == "task_started"]
@@ -113,8 +118,7 @@ class Agent:
         prompt = self.planner.prompt_for(query, today, skills)
         outcome = AgentResult(query=query, skills=skills, select_s=time.perf_counter() - start)
         if prompt.declines:
-            outcome.declined = (f"no skill of the {self.planner.catalog.name} catalog fits this "
-                                "request; nothing was done")
+            outcome.declined = declined_reason(self.planner.catalog.name)
             if self.on_event is not None:
                 self.on_event(Event(outcome.select_s, "declined", message=outcome.declined))
             if prompt.must_act:  # a request, not small talk

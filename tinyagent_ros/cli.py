@@ -195,10 +195,16 @@ def plan(query: str, catalog_name: str, today: Any, as_json: bool, **planner: An
     else:
         click.echo(outcome.text.strip())
         if outcome.prompt.declines:
-            click.echo(f"declined: no skill of the {catalog.name} catalog fits this request",
-                       err=True)
+            from tinyagent_ros.agent import declined_reason
+
+            click.echo(f"declined: {declined_reason(catalog.name)}", err=True)
     if outcome.error:
         raise PlanError(f"the planner wrote an invalid plan: {outcome.error}")
+
+
+def _world_state(backend: Any) -> dict[str, Any] | None:
+    """The simulated world after a run (simulated backends only)."""
+    return backend.world.to_dict() if hasattr(backend, "world") else None
 
 
 def _make_backend(name: str, catalog: Any, world: str, time_scale: float,
@@ -306,8 +312,7 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
                 _emit_json({"success": False, "declined": outcome.declined,
                             "error": outcome.declined, "makespan_s": 0.0, "answer": [],
                             "tasks": [],
-                            "world": backend.world.to_dict() if hasattr(backend, "world")
-                            else None})
+                            "world": _world_state(backend)})
             else:
                 click.echo(f"declined: {outcome.declined}")
             sys.exit(1)
@@ -326,7 +331,7 @@ def run(query: str | None, plan_file: str | None, catalog_name: str, backend_nam
         if not hasattr(backend, "render_png"):
             raise click.UsageError("--frame-png needs --backend mujoco")
         Path(frame_png).write_bytes(backend.render_png("overview", (800, 600)))
-    world_state = backend.world.to_dict() if hasattr(backend, "world") else None
+    world_state = _world_state(backend)
     if as_json:
         _emit_json({
             "success": result.success,
