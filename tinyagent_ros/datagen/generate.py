@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tinyagent_ros.catalog import Catalog, load_catalog
 from tinyagent_ros.datagen import dates, mac, robot
@@ -123,12 +124,41 @@ def make_sample(rng: random.Random, grammar: Grammar, catalog: Catalog, split: S
     return Sample(case, [c.intent for c in clauses], ctx.templates, ctx.entities)
 
 
+T = TypeVar("T")
+
 _NORM = re.compile(r"[^a-z0-9]+")
 
 
 def query_key(query: str) -> str:
     """What counts as the same query: case, punctuation and spacing ignored."""
     return _NORM.sub(" ", query.lower()).strip()
+
+
+def _distinct(draw: Callable[[int], T | None], query: Callable[[T], str], n: int,
+              exclude: set[str] | None, what: str,
+              progress: Callable[[int], None] | None = None) -> list[T]:
+    """N drawn items whose queries differ (and are not in ``exclude``).
+
+    ``draw(i)`` makes the i-th item, or None when a draw failed.
+    """
+    seen = set(exclude or ())
+    out: list[T] = []
+    attempts = 0
+    while len(out) < n:
+        attempts += 1
+        if attempts > 50 * n + 1000:
+            raise RuntimeError(f"could only draw {len(out)} distinct {what} of {n}")
+        item = draw(len(out) + 1)
+        if item is None:
+            continue
+        key = query_key(query(item))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+        if progress is not None:
+            progress(1)
+    return out
 
 
 def generate_samples(catalog: str, seed: int, n: int, split: Split,
@@ -142,24 +172,9 @@ def generate_samples(catalog: str, seed: int, n: int, split: Split,
     grammar = GRAMMARS[catalog]
     cat = load_catalog(catalog)
     rng = random.Random(f"tinyagent-datagen|{catalog}|{seed}|{split}")
-    seen = set(exclude or ())
-    out: list[Sample] = []
-    attempts = 0
-    while len(out) < n:
-        attempts += 1
-        if attempts > 50 * n + 1000:
-            raise RuntimeError(f"could only draw {len(out)} distinct {split} cases of {n}")
-        sample = make_sample(rng, grammar, cat, split, f"syn-{catalog}-{split}-{len(out) + 1:06d}")
-        if sample is None:
-            continue
-        key = query_key(sample.case.query)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(sample)
-        if progress is not None:
-            progress(1)
-    return out
+    return _distinct(
+        lambda i: make_sample(rng, grammar, cat, split, f"syn-{catalog}-{split}-{i:06d}"),
+        lambda sample: sample.case.query, n, exclude, f"{split} cases", progress)
 
 
 def generate_cases(catalog: str, seed: int, n: int, split: str) -> list[Case]:
@@ -186,19 +201,10 @@ def generate_unserved(catalog: str, seed: int, n: int, split: Split,
     if catalog not in GRAMMARS:
         raise ValueError(f"unknown catalog {catalog!r}; use one of {', '.join(GRAMMARS)}")
     rng = random.Random(f"tinyagent-datagen|{catalog}|{seed}|{split}|unserved")
-    seen = set(exclude or ())
-    out: list[Case] = []
-    for _ in range(50 * n + 1000):
-        if len(out) >= n:
-            return out
-        query = unserved_query(catalog, rng, split)
-        key = query_key(query)
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(Case(id=f"syn-{catalog}-{split}-unserved-{len(out) + 1:05d}", catalog=catalog,
-                        query=query, plan=EMPTY_PLAN))
-    raise RuntimeError(f"could only draw {len(out)} distinct unserved {split} requests of {n}")
+    return _distinct(
+        lambda i: Case(id=f"syn-{catalog}-{split}-unserved-{i:05d}", catalog=catalog,
+                       query=unserved_query(catalog, rng, split), plan=EMPTY_PLAN),
+        lambda case: case.query, n, exclude, f"unserved {split} requests")
 
 
 def write_splits(catalog: str, seed: int, train: int, val: int, test: int, out_dir: str | Path,
