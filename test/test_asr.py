@@ -406,6 +406,9 @@ def test_word_error_rate_reads_spelled_numbers_as_digits():
     assert asr.normalize_words("one hundred twenty three") == ["123"]
     assert asr.word_error_rate("rotate ninety degrees", "Rotate 90 degrees.") == 0.0
     assert asr.word_error_rate("drive two meters", "drive to meters") == 1 / 3
+    assert asr.word_error_rate("Thursday at 4:30pm", "Thursday at 4.30 PM.") == 0.0
+    assert asr.normalize_words("at 9 a.m. or I am late") == ["at", "9", "am", "or", "i", "am",
+                                                             "late"]
 
 
 def test_a_short_command_is_not_transcribed_twice(transcriber):
@@ -414,3 +417,26 @@ def test_a_short_command_is_not_transcribed_twice(transcriber):
     result = transcriber.transcribe(Path(__file__).parent / "data" / "audio" / "bob.wav")
     assert len(result.segments) == 1
     assert asr.normalize_words(result.text) == ["hey", "um", "where's", "bob", "right", "now"]
+
+
+def test_a_transcript_written_twice_is_kept_once():
+    """whisper's fallback can still repeat a sentence; sent on, a command would run twice."""
+    seg = asr.Segment
+
+    def texts(*parts: str) -> list[str]:
+        return [s.text for s in asr.drop_repeats([seg(float(i), i + 1.0, p)
+                                                  for i, p in enumerate(parts)])]
+
+    assert texts("-Bagamy check. -Bagamy check.") == ["-Bagamy check."]
+    assert texts("Text Bob I'm late. text bob, I'm late! Text Bob I'm late.") == [
+        "Text Bob I'm late."]
+    assert texts("Go home. Then dock. Go home. Then dock.") == ["Go home. Then dock."]
+    assert texts("Go home.", "go home") == ["Go home."]
+    one = asr.drop_repeats([seg(0.0, 2.0, "Dock. Dock.")])[0]
+    assert (one.start_s, one.end_s, one.text) == (0.0, 2.0, "Dock.")
+    # what people do say twice stays: repeated words, a sentence said again after another
+    for said in ("go go go", "Turn left. Then turn left.", "Left. Right. Left.",
+                 "Wait, wait. Stop."):
+        assert texts(said) == [said]
+    assert texts("Go home.", "Go now.") == ["Go home.", "Go now."]
+    assert texts() == []

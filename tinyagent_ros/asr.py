@@ -431,16 +431,53 @@ class Transcriber:
             text = " ".join(_NON_SPEECH.sub(" ", s.text).split())
             if text:
                 segments.append(Segment(s.t0 / 100.0, min(s.t1 / 100.0, seconds), text))
+        segments = drop_repeats(segments)
         text = " ".join(s.text for s in segments).strip()
         return Transcript(text, segments, seconds, elapsed, elapsed / max(seconds, 1e-9), name)
+
+
+def _first_of_repeats(units: list[str]) -> int:
+    """How many leading units make up ``units`` when it is one block said 2+ times (else all)."""
+    keys = [tuple(normalize_words(u)) for u in units]
+    n = len(keys)
+    for period in range(1, n // 2 + 1):
+        if n % period == 0 and any(keys[:period]) \
+                and all(keys[i] == keys[i % period] for i in range(n)):
+            return period
+    return n
+
+
+def drop_repeats(segments: list[Segment]) -> list[Segment]:
+    """Keep one copy of a transcript whisper wrote twice or more.
+
+    Small whisper models sometimes fill the rest of the window by repeating
+    what they heard ("Battery check. Battery check."). Sent on as a command,
+    that would run twice ("text Bob I'm late" sends two texts), so whole
+    repeated sentences or segments are dropped; words repeated inside a
+    sentence ("go go go") are left as they are.
+    """
+    segments = segments[:_first_of_repeats([s.text for s in segments])]
+    if len(segments) != 1:
+        return segments
+    only = segments[0]
+    sentences = re.split(r"(?<=[.?!])\s+", only.text)
+    keep = _first_of_repeats(sentences)
+    if keep == len(sentences):
+        return segments
+    return [Segment(only.start_s, only.end_s, " ".join(sentences[:keep]))]
 
 
 # --------------------------------------------------------------------------- scoring
 
 
 def normalize_words(text: str) -> list[str]:
-    """Lowercase words without punctuation, numbers as digits (for word error rates)."""
-    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
+    """Lowercase words without punctuation, numbers as digits (for word error rates).
+
+    Clock times count alike however they are written: "4:30pm" and "4.30 PM"
+    are both ``4 30 pm``.
+    """
+    text = re.sub(r"(\d)\s*([ap])\.?m\b\.?", r"\1 \2m", text.lower().replace("-", " "))
+    words = re.sub(r"[^a-z0-9' ]+", " ", text).split()
     return [w.text for w in numbers_as_digits([Word(w) for w in words])]
 
 
