@@ -20,7 +20,8 @@ def tinyagent(*args: str, stdin: str | None = None) -> subprocess.CompletedProce
     )
 
 
-@pytest.mark.parametrize("name", ["gold_plans", "natural_robot", "natural_mac"])
+@pytest.mark.parametrize("name", ["gold_plans", "natural_robot", "natural_robot_2", "natural_mac",
+                                  "out_of_scope_robot", "out_of_scope_mac"])
 def test_check_accepts_the_hand_written_sets(name):
     out = tinyagent("check", "--dataset", str(DATA / f"{name}.jsonl"))
     assert out.returncode == 0, out.stdout + out.stderr
