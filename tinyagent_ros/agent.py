@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tinyagent_ros.backends.base import Backend
-from tinyagent_ros.executor import Event, ExecutionResult, Executor
+from tinyagent_ros.executor import Event, ExecutionResult, Executor, PlanSource
 from tinyagent_ros.plan import Join, Plan, Task, iter_plan
 from tinyagent_ros.planner import Planner
 from tinyagent_ros.prompt import Prompt
@@ -128,40 +128,42 @@ class Agent:
         previous: str | None = None
         for _ in range(self.max_replans + 1):
             text_parts: list[str] = []
-            executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
-            self._executor = executor
-            if self._stop.is_set():
+            result = await self._execute(self._items(prompt, previous, text_parts))
+            if result is None:
                 break
-            result = await executor.run(self._items(prompt, previous, text_parts))
             outcome.attempts.append(Attempt("".join(text_parts), result, _first_start(result)))
             if result.success or self._stop.is_set():
                 break
             previous = observation(outcome.plan_text, result)
-        self._executor = None
         outcome.total_s = time.perf_counter() - start
         return outcome
 
-    async def _reply(self, text: str) -> None:
-        """Say ``text`` through the backend, when there is text and the catalog can speak."""
-        if not text or self.planner.catalog.get("say") is None or self._stop.is_set():
-            return
-        plan = Plan(tasks=(Task(1, "say", (text,)),), join=Join(2))
+    async def _execute(self, source: PlanSource) -> ExecutionResult | None:
+        """Run ``source`` on a fresh executor that :meth:`cancel` reaches; None if stopped first.
+
+        The executor is in place before the stop is checked, so a cancel that comes
+        in between is never missed.
+        """
         executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
         self._executor = executor
-        await executor.run(plan)
-        self._executor = None
+        try:
+            return None if self._stop.is_set() else await executor.run(source)
+        finally:
+            self._executor = None
+
+    async def _reply(self, text: str) -> None:
+        """Say ``text`` through the backend, when there is text and the catalog can speak."""
+        if text and self.planner.catalog.get("say") is not None:
+            await self._execute(Plan(tasks=(Task(1, "say", (text,)),), join=Join(2)))
 
     async def execute(self, plan: Plan) -> AgentResult:
         """Run a given plan as it stands: no planning, no replanning (direct skill calls)."""
         self._stop.clear()
         start = time.perf_counter()
         outcome = AgentResult(query=plan.render(), skills=list(dict.fromkeys(plan.names)))
-        executor = Executor(self.planner.catalog, self.backend, on_event=self.on_event)
-        self._executor = executor
-        if not self._stop.is_set():
-            result = await executor.run(plan)
+        result = await self._execute(plan)
+        if result is not None:
             outcome.attempts.append(Attempt(plan.render(), result, _first_start(result)))
-        self._executor = None
         outcome.total_s = time.perf_counter() - start
         return outcome
 
