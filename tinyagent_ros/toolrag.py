@@ -600,6 +600,8 @@ class ToolClassifier:
         self.path = path
         #: (command, skill probabilities, P(serves)) of the last command, shared by the calls.
         self._last: tuple[str, np.ndarray, float] | None = None
+        #: (commands, token states, embeddings) of the last batch, shared by the batch calls.
+        self._last_batch: tuple[tuple[str, ...], list[np.ndarray], np.ndarray] | None = None
 
     @classmethod
     def load(
@@ -710,17 +712,26 @@ class ToolClassifier:
         chosen = self.choose(self.probs(query)[None, :])[0]
         return [n for n, c in zip(self.skills, chosen, strict=True) if c]
 
+    def _encode_many(self, queries: Sequence[str]) -> tuple[list[np.ndarray], np.ndarray]:
+        """Token states and embeddings of a batch; the last batch's are kept, so the skill
+        and serves heads of one evaluation share one encoder pass.
+        """
+        key = tuple(queries)
+        last = self._last_batch
+        if last is None or last[0] != key:
+            last = self._last_batch = (key, *self.encoder.states_and_embed(list(key),
+                                                                            dtype=np.float32))
+        return last[1], last[2]
+
     def probs_many(self, queries: Sequence[str]) -> np.ndarray:
         """(n, m) probabilities for a batch of commands (batched encoder calls)."""
-        states, pooled = self.encoder.states_and_embed(list(queries), dtype=np.float32)
-        return self.head.probs_for(states, pooled)
+        return self.head.probs_for(*self._encode_many(queries))
 
     def serve_probs_many(self, queries: Sequence[str]) -> np.ndarray:
         """P(some skill serves) for a batch of commands; ones without a serves head."""
         if self.serves is None:
             return np.ones(len(queries), np.float32)
-        states, pooled = self.encoder.states_and_embed(list(queries), dtype=np.float32)
-        return self.serves.probs_for(states, pooled)[:, 0]
+        return self.serves.probs_for(*self._encode_many(queries))[:, 0]
 
     def select_many(self, queries: Sequence[str]) -> list[list[str]]:
         """:meth:`select` for a batch (batched encoder calls)."""
