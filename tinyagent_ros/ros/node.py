@@ -55,6 +55,10 @@ from tinyagent_ros.ros.runner import Command, CommandRunner, QueuePolicy
 _CANCEL_STATE_WAIT_S = 1.0
 #: Executor events that end a task that had started.
 _TASK_ENDS = frozenset({"task_succeeded", "task_failed", "task_timed_out", "task_cancelled"})
+#: Audio chunks held while voice detection catches up (10 s of 0.1 s chunks). A reader queue
+#: of 10 drops chunks once the node falls 1 s behind on a loaded machine, and a gap in an
+#: utterance makes whisper hear other words ("o charge yourself", "go change yourself").
+AUDIO_QUEUE = 100
 
 
 class AgentSettings(BaseModel):
@@ -360,7 +364,7 @@ class AgentNode(LifecycleNode):
                                      callback_group=self.group),
             self.create_subscription(Empty, "~/estop", self._on_estop, 10,
                                      callback_group=self.group),
-            self.create_subscription(AudioChunk, "~/audio", self._on_audio, 10,
+            self.create_subscription(AudioChunk, "~/audio", self._on_audio, AUDIO_QUEUE,
                                      callback_group=self.group),
         ]
         self._mute_services = [self.create_service(SetBool, "~/mute", self._on_mute,
