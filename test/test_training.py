@@ -27,7 +27,8 @@ from tinyagent_ros.training.examples import (
     offer_skills,
 )
 
-GOLD = Path(__file__).parent / "data" / "gold_plans.jsonl"
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "test" / "data" / "gold_plans.jsonl"
 
 CHATML = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
@@ -272,6 +273,38 @@ def test_cli_and_export_of_the_tiny_adapter(tiny_model, data_dir, tmp_path):
     info = adapter_summary(tmp_path / "tiny.gguf")
     assert info["adapter_type"] == "lora" and info["alpha"] == 4.0
     assert info["tensors"] == 2 * 7 * 2  # lora_a and lora_b of 7 projections in 2 layers
+
+    # Training goes on from the GGUF (lr 0: the weights stay those of the PEFT original).
+    import torch
+
+    from tinyagent_ros.training.lora import TrainSettings, train_planner
+
+    again = tmp_path / "again"
+    train_planner(TrainSettings(catalog="robot", data_dir=str(data_dir), base_hf=str(tiny_model),
+                                out_dir=str(again), init_adapter=str(tmp_path / "tiny.gguf"),
+                                steps=1, lr=0.0, rank=2, alpha=4, grad_accum=1, max_len=4096,
+                                threads=2, progress=False), log=None)
+    w0, w1 = _adapter_weights(out), _adapter_weights(again)
+    assert w0.keys() == w1.keys()
+    for k in w0:  # the GGUF holds f16
+        assert torch.allclose(w0[k], w1[k], rtol=1e-3, atol=1e-5), k
+
+
+def test_a_shipped_gguf_adapter_reads_as_peft_weights(tmp_path):
+    pytest.importorskip("torch", reason="training needs torch (requirements-train.txt)")
+    from tinyagent_ros.training.lora import TrainingError, gguf_adapter_state
+
+    state, cfg = gguf_adapter_state(ROOT / "models" / "adapters" / "planner-0.5b-robot.gguf")
+    assert cfg == {"r": 16, "lora_alpha": 32.0, "target_modules": [
+        "down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj"]}
+    assert len(state) == 24 * 7 * 2  # 24 blocks of Qwen2.5-0.5B
+    a = state["base_model.model.model.layers.23.mlp.down_proj.lora_A.weight"]
+    b = state["base_model.model.model.layers.23.mlp.down_proj.lora_B.weight"]
+    assert tuple(a.shape) == (16, 4864) and tuple(b.shape) == (896, 16)  # [r, in], [out, r]
+    assert float(b.abs().sum()) > 0  # trained: B starts at zero
+    not_an_adapter = ROOT / "models" / "toolrag" / "robot" / "head.npz"
+    with pytest.raises(TrainingError, match="init-adapter .*not a readable GGUF"):
+        gguf_adapter_state(not_an_adapter)
 
 
 def test_eval_offers_the_same_skills_to_every_variant(cases):

@@ -55,7 +55,8 @@ class MergeReport:
     seconds: float
 
 
-def _reader(path: Path) -> Any:
+def read_gguf(path: Path) -> Any:
+    """A GGUF file opened for reading; a one-line error when it is not one."""
     from gguf import GGUFReader
 
     try:
@@ -152,7 +153,7 @@ def merge_lora(base_path: str | os.PathLike[str], adapter_path: str | os.PathLik
     if base_sha256 is not None and base_sha != base_sha256:
         raise MergeError(f"{base_p} is not the model the adapter was trained for "
                          f"(sha256 {base_sha[:12]}..., expected {base_sha256[:12]}...)")
-    base, adapter = _reader(base_p), _reader(adapter_p)
+    base, adapter = read_gguf(base_p), read_gguf(adapter_p)
     pairs, alpha = lora_pairs(adapter, adapter_p)
     names = {t.name for t in base.tensors}
     missing = sorted(set(pairs) - names)

@@ -65,8 +65,9 @@ def train_cli() -> None:
 @click.option("--p-all-skills", type=float, default=0.1, show_default=True,
               help="Share of prompts that list the whole catalog.")
 @click.option("--limit", type=int, help="Use at most N training cases (per catalog).")
-@click.option("--init-adapter", type=click.Path(file_okay=False, exists=True),
-              help="Start from this trained adapter directory (new optimizer and schedule).")
+@click.option("--init-adapter", type=click.Path(exists=True),
+              help="Start from this trained adapter, a PEFT directory or a GGUF file such as a "
+                   "shipped one (new optimizer and schedule).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--threads", type=int, help="CPU threads (default: all cores).")

@@ -285,12 +285,45 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any,
     return int(state["step"]), list(state["log"])
 
 
-def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
-    """Load a trained adapter's weights into a fresh PEFT model of the same shape.
+#: llama.cpp's tensor names of a Qwen2/Llama block -> transformers' module paths.
+GGUF_MODULES = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj",
+                "attn_v": "self_attn.v_proj", "attn_output": "self_attn.o_proj",
+                "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj"}
 
-    Returns its record for ``training_config.json`` (path, sha256 of the weights).
+
+def gguf_adapter_state(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A GGUF LoRA adapter (as llama.cpp loads it) as a PEFT state dict and its config.
+
+    The shipped adapters exist only as GGUF, so this is how training goes on from them.
     """
-    from peft import set_peft_model_state_dict
+    import numpy as np
+    import torch
+
+    from tinyagent_ros.lora_merge import MergeError, lora_pairs, read_gguf
+
+    try:
+        pairs, alpha = lora_pairs(read_gguf(path), path)
+    except MergeError as err:
+        raise TrainingError(f"--init-adapter {err}") from None
+    state: dict[str, Any] = {}
+    modules, ranks = set(), set()
+    for name, (a, b) in pairs.items():
+        parts = name.split(".")  # blk.N.attn_q.weight
+        if len(parts) != 4 or parts[0] != "blk" or parts[2] not in GGUF_MODULES:
+            raise TrainingError(f"--init-adapter {path}: no transformers module for {name}")
+        module = GGUF_MODULES[parts[2]]
+        prefix = f"base_model.model.model.layers.{int(parts[1])}.{module}"
+        # numpy order is already PEFT's: lora_A [rank, in], lora_B [out, rank]
+        state[f"{prefix}.lora_A.weight"] = torch.from_numpy(np.array(a.data, np.float32))
+        state[f"{prefix}.lora_B.weight"] = torch.from_numpy(np.array(b.data, np.float32))
+        modules.add(module.rsplit(".", 1)[1])
+        ranks.add(int(a.data.shape[0]))
+    if len(ranks) != 1:
+        raise TrainingError(f"--init-adapter {path}: mixed LoRA ranks {sorted(ranks)}")
+    return state, {"r": ranks.pop(), "lora_alpha": alpha, "target_modules": sorted(modules)}
+
+
+def _peft_adapter_state(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     from safetensors.torch import load_file
 
     weights = path / "adapter_model.safetensors"
@@ -299,6 +332,20 @@ def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
     except (OSError, ValueError) as err:
         raise TrainingError(f"--init-adapter {path}: no readable adapter_config.json "
                             f"({err})") from None
+    if not weights.is_file():
+        raise TrainingError(f"--init-adapter {path}: {weights.name} is missing")
+    return load_file(str(weights)), cfg
+
+
+def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
+    """Load a trained adapter (a PEFT directory or a GGUF file) into a fresh PEFT model.
+
+    Returns its record for ``training_config.json`` (path, sha256 of the weights).
+    """
+    from peft import set_peft_model_state_dict
+
+    is_gguf = path.is_file()
+    state, cfg = gguf_adapter_state(path) if is_gguf else _peft_adapter_state(path)
     want = {"r": lora.r, "lora_alpha": lora.lora_alpha,
             "target_modules": sorted(lora.target_modules)}
     have = {"r": cfg.get("r"), "lora_alpha": cfg.get("lora_alpha"),
@@ -306,13 +353,18 @@ def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
     if want != have:
         raise TrainingError(f"--init-adapter {path}: adapter is {have}, this run is {want}; "
                             "use the same --rank, --alpha and targets")
-    if not weights.is_file():
-        raise TrainingError(f"--init-adapter {path}: {weights.name} is missing")
-    result = set_peft_model_state_dict(model, load_file(str(weights)))
-    unexpected = getattr(result, "unexpected_keys", None)
-    if unexpected:
+    weights = path if is_gguf else path / "adapter_model.safetensors"
+    try:
+        result = set_peft_model_state_dict(model, state)
+    except RuntimeError as err:  # shapes of another model
         raise TrainingError(f"--init-adapter {path}: weights do not fit the model "
-                            f"({len(unexpected)} unexpected, e.g. {unexpected[0]})")
+                            f"({str(err).splitlines()[-1].strip()})") from None
+    unexpected = getattr(result, "unexpected_keys", None) or []
+    missing = [k for k in getattr(result, "missing_keys", None) or [] if "lora_" in k]
+    if unexpected or missing:
+        raise TrainingError(f"--init-adapter {path}: weights do not fit the model "
+                            f"({len(unexpected)} unexpected, {len(missing)} missing, e.g. "
+                            f"{(unexpected or missing)[0]})")
     return {"path": str(path), "sha256": sha256_file(weights)}
 
 
