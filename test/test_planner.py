@@ -17,6 +17,7 @@ from tinyagent_ros.planner import (
     PlannerSettings,
     build_planner,
     default_model_path,
+    default_tools,
     is_shipped_model,
     resolve_model,
     shipped_adapter,
@@ -110,7 +111,7 @@ def test_plan_command_json(planner, capsys):
 
 def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(planner,
                                                                                tmp_path):
-    built = build_planner(ROBOT, examples=2)
+    built = build_planner(ROBOT, examples=2, tools="classifier")
     assert built.settings.lora_path == shipped_adapter("robot")
     outcome = built.plan("please drive to the kitchen")
     assert "navigate_to" in outcome.prompt.skills and len(outcome.prompt.skills) <= 6
@@ -120,6 +121,20 @@ def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(pl
     assert named.settings.lora_path == shipped_adapter("robot") and named.selector is None
     assert is_shipped_model(None) and is_shipped_model(default_model_path())
     assert not is_shipped_model(tmp_path / "own.gguf")  # an adapter fits one base
+
+
+def test_auto_selection_is_what_the_adapter_was_trained_for(tmp_path):
+    # The shipped robot adapter learned on prompts that list every skill; the mac one did not.
+    assert default_tools("robot", shipped_adapter("robot")) == "grammar"
+    assert default_tools("mac", shipped_adapter("mac")) == "classifier"
+    other = tmp_path / "other.gguf"
+    other.write_bytes(b"another adapter")
+    assert default_tools("robot", other) == "classifier"
+    assert default_tools("robot", None) == "classifier"
+    auto = build_planner(ROBOT)
+    assert auto.list_all and auto.selector is not None
+    plain = build_planner(ROBOT, adapter=None)
+    assert not plain.list_all and plain.selector is not None
 
 
 def test_grammar_selection_lists_every_skill_and_allows_only_the_pick(planner):

@@ -130,10 +130,12 @@ def planner_options(command):
                      help="A LoRA adapter GGUF (default: the shipped one for the catalog, "
                           "with the shipped model)."),
         click.option("--no-adapter", is_flag=True, help="Run the model without any adapter."),
-        click.option("--tools", type=click.Choice(TOOL_SELECTIONS), default="classifier",
+        click.option("--tools", type=click.Choice(TOOL_SELECTIONS), default="auto",
                      show_default=True,
                      help="Skills offered to the model: the ToolRAG classifier's pick, all, "
-                          "or all listed with the pick enforced by the grammar (grammar)."),
+                          "or all listed with the pick enforced by the grammar (grammar); "
+                          "auto: what the shipped adapter was trained for (robot: grammar), "
+                          "else classifier."),
         click.option("--examples", type=click.IntRange(0, 8), default=None,
                      help="Retrieved in-context examples per prompt (default: what the "
                           f"shipped adapter was measured best with, else {DEFAULT_EXAMPLES})."),
@@ -390,13 +392,13 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
         raise click.UsageError("--threshold is the classifier's; not with --topk or --tools all")
 
     def factory(catalog_name: str, selector: Any) -> Any:
-        # the bench's selector picks the skills (passed per case); the planner keeps
-        # its own example retriever
-        tools = "grammar" if planner["tools"] == "grammar" else "all"
+        # the bench's selector picks the skills (passed per case, over any selector of the
+        # planner's own); the planner keeps its example retriever and, for grammar or
+        # auto, the way it lists skills
+        tools = "all" if topk or planner["tools"] == "classifier" else planner["tools"]
         return _make_planner(load_catalog(catalog_name), **{**planner, "tools": tools})
 
-    selector = "topk" if topk else {"grammar": "classifier"}.get(planner["tools"],
-                                                                 planner["tools"])
+    selector = "topk" if topk else "all" if planner["tools"] == "all" else "classifier"
     try:
         bench_main(dataset, tools_only=tools_only, limit=limit, as_json=as_json,
                    selector=selector, k=topk or 5, threshold=threshold,

@@ -179,8 +179,9 @@ def is_shipped_model(path: Path | None) -> bool:
 DEFAULT_EXAMPLES = 3
 
 #: What the model is offered: the classifier's pick, every skill, or every skill listed
-#: with the classifier's pick enforced by the grammar (:func:`build_planner`).
-TOOL_SELECTIONS = ("classifier", "all", "grammar")
+#: with the classifier's pick enforced by the grammar (:func:`build_planner`); ``auto``
+#: is what the adapter in use was trained for (:func:`default_tools`).
+TOOL_SELECTIONS = ("auto", "classifier", "all", "grammar")
 
 #: LoRA adapters trained here for the default base model, one per catalog, listed with
 #: their sha256 in ``models/adapters/adapters.json`` (docs/training.md says how they were made).
@@ -211,6 +212,26 @@ def default_examples(catalog_name: str, with_shipped_adapter: bool) -> int:
     """
     found = _adapter_entry(catalog_name) if with_shipped_adapter else None
     return int(found[1].get("examples", DEFAULT_EXAMPLES)) if found else DEFAULT_EXAMPLES
+
+
+def default_tools(catalog_name: str, adapter: Path | None) -> str:
+    """The tool selection an adapter was trained for: its ``tools`` in adapters.json when it
+    is the catalog's shipped adapter (by sha256), else ``classifier``.
+
+    An adapter trained on prompts that list every skill plans better with ``grammar`` (the
+    prompt it knows, the classifier's pick enforced by the grammar) and, its prompt being
+    the same for every command, faster.
+    """
+    import hashlib
+
+    found = _adapter_entry(catalog_name)
+    if found is None or adapter is None or "tools" not in found[1]:
+        return "classifier"
+    try:
+        digest = hashlib.sha256(Path(adapter).read_bytes()).hexdigest()
+    except OSError:
+        return "classifier"
+    return str(found[1]["tools"]) if digest == found[1]["sha256"] else "classifier"
 
 
 def shipped_adapter(catalog_name: str) -> Path | None:
@@ -273,7 +294,7 @@ def build_planner(
     catalog: Catalog,
     settings: PlannerSettings | None = None,
     *,
-    tools: str = "classifier",
+    tools: str = "auto",
     examples: int | None = None,
     adapter: str | Path | None = "default",
     decline: bool = True,
@@ -283,7 +304,8 @@ def build_planner(
     ``tools``: ``classifier`` (the shipped ToolRAG model of the catalog; every skill
     for a catalog without one), ``all``, or ``grammar``: the prompt lists every
     skill, so it is the same for every command and llama.cpp keeps all of it
-    evaluated, and the grammar lets the model call only the classifier's pick.
+    evaluated, and the grammar lets the model call only the classifier's pick;
+    ``auto``: what the adapter was trained for (:func:`default_tools`).
     ``examples``: retrieved in-context examples per prompt; None:
     :func:`default_examples`. ``adapter``: ``"default"`` (the
     shipped adapter of the catalog when the model is the default one), None (no
@@ -302,6 +324,8 @@ def build_planner(
     if examples is None:
         examples = default_examples(catalog.name, shipped is not None)
     settings = replace(settings, lora_path=Path(adapter) if adapter else None)
+    if tools == "auto":
+        tools = default_tools(catalog.name, settings.lora_path)
     merged = shipped_merged(catalog.name) if shipped is not None else None
     if merged is not None:
         settings = replace(settings, model_path=merged, lora_path=None)

@@ -90,9 +90,10 @@ class AgentSettings(BaseModel):
                                             "(0.5b, 1.5b); empty: the shipped planner.")
     lora_path: str = Field("", description="LoRA adapter GGUF for the planner; empty: the "
                                            "shipped one (with the shipped model); none: none.")
-    tool_selection: Literal["classifier", "all", "grammar"] = Field(
-        "classifier", description="Skills offered to the model: ToolRAG's pick, all, or all "
-                                  "listed with ToolRAG's pick enforced by the grammar.")
+    tool_selection: Literal["auto", "classifier", "all", "grammar"] = Field(
+        "auto", description="Skills offered to the model: ToolRAG's pick, all, or all listed "
+                            "with ToolRAG's pick enforced by the grammar; auto: what the "
+                            "shipped adapter was trained for, else classifier.")
     decline_unserved: bool = Field(
         True, description="Decline a command the ToolRAG classifier finds no skill for (a "
                           "'declined' event, result success false) instead of planning it.")
