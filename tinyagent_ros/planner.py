@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import os
 import threading
 import time
@@ -222,29 +223,40 @@ def default_tools(catalog_name: str, adapter: Path | None) -> str:
     prompt it knows, the classifier's pick enforced by the grammar) and, its prompt being
     the same for every command, faster.
     """
-    import hashlib
-
     found = _adapter_entry(catalog_name)
     if found is None or adapter is None or "tools" not in found[1]:
         return "classifier"
     try:
-        digest = hashlib.sha256(Path(adapter).read_bytes()).hexdigest()
+        digest = _adapter_sha256(Path(adapter))
     except OSError:
         return "classifier"
     return str(found[1]["tools"]) if digest == found[1]["sha256"] else "classifier"
 
 
+def _adapter_sha256(path: Path) -> str:
+    """sha256 of an adapter file, hashed once per version of the file (``build_planner``
+    checks the shipped adapter, then asks :func:`default_tools` about the same file).
+    """
+    stat = path.stat()
+    return _sha256_of(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: Path, size: int, mtime_ns: int) -> str:
+    from tinyagent_ros.encoder import file_sha256
+
+    return file_sha256(path)
+
+
 def shipped_adapter(catalog_name: str) -> Path | None:
     """The shipped adapter for a catalog, sha256-checked; None when there is none."""
-    import hashlib
-
     found = _adapter_entry(catalog_name)
     if found is None:
         return None
     index, entry = found
     path = index.parent / entry["file"]
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = _adapter_sha256(path)
     except OSError as err:
         raise PlannerError(f"shipped adapter {path}: {err.strerror}") from None
     if digest != entry["sha256"]:
