@@ -307,6 +307,28 @@ def test_a_shipped_gguf_adapter_reads_as_peft_weights(tmp_path):
         gguf_adapter_state(not_an_adapter)
 
 
+def test_add_bos_is_read_from_the_gguf_as_llama_cpp_reads_it(tmp_path):
+    gguf = pytest.importorskip("gguf")
+    from tinyagent_ros.training.examples import open_vocab, runtime_add_bos
+
+    for flag in (True, False):
+        path = tmp_path / f"bos-{flag}.gguf"
+        w = gguf.GGUFWriter(str(path), "qwen2")
+        w.add_add_bos_token(flag)
+        w.write_header_to_file()
+        w.write_kv_data_to_file()
+        w.write_tensors_to_file()
+        w.close()
+        assert runtime_add_bos(path) is flag  # no llama.cpp needed where the key is set
+    pytest.importorskip("llama_cpp")
+    from tinyagent_ros.planner import default_model_path
+
+    base = default_model_path()
+    if not Path(base).is_file():
+        pytest.skip(f"planner model not installed: {base}")
+    assert runtime_add_bos(base) is bool(open_vocab(base)._model.add_bos_token())
+
+
 def test_eval_offers_the_same_skills_to_every_variant(cases):
     from tinyagent_ros.training.evaluate import offered_for
 
@@ -318,3 +340,62 @@ def test_eval_offers_the_same_skills_to_every_variant(cases):
         assert gold <= set(a) and 5 <= len(a) <= 7 or len(a) == len(gold) + 1
         assert offered_for(case, cat, "all", 1) == cat.names
         assert set(offered_for(case, cat, "gold", 1)) == (gold or set(cat.names))
+
+
+def test_a_step_with_a_nan_loss_is_skipped_and_a_run_of_them_stops(tiny_model, data_dir,
+                                                                   tmp_path, monkeypatch):
+    import torch
+
+    from tinyagent_ros.training import lora
+    from tinyagent_ros.training.lora import TrainingError, TrainSettings, train_planner
+
+    common = dict(catalog="robot", data_dir=str(data_dir), base_hf=str(tiny_model), steps=3,
+                  batch=2, grad_accum=1, lr=1e-2, rank=4, alpha=8, max_len=4096,
+                  checkpoint_every=0, threads=2, progress=False, warmup_steps=1, seed=7)
+    real = lora._Stepper.loss_sum
+    calls = {"n": 0}
+
+    def nan_on_second_step(self, idx):
+        loss, ran, covered = real(self, idx)
+        calls["n"] += 1
+        return (loss * float("nan") if calls["n"] == 2 else loss), ran, covered
+
+    monkeypatch.setattr(lora._Stepper, "loss_sum", nan_on_second_step)
+    res = train_planner(TrainSettings(out_dir=str(tmp_path / "a"), **common), log=None)
+    assert [r.get("skipped") is not None for r in res.log] == [False, True, False]
+    assert res.log[1]["loss"] is None and res.final_loss == pytest.approx(res.log[2]["loss"])
+    assert all(torch.isfinite(w).all() for w in _adapter_weights(tmp_path / "a").values())
+    rows = [json.loads(line) for line in (tmp_path / "a" / "train_log.jsonl").open()]
+    assert rows[1]["skipped"] == "loss or gradient not finite"  # strict JSON: no NaN
+
+    monkeypatch.setattr(lora._Stepper, "loss_sum",
+                        lambda self, idx: (lambda r: (r[0] * float("nan"), r[1], r[2]))(
+                            real(self, idx)))
+    monkeypatch.setattr(lora, "MAX_NONFINITE_STEPS", 2)
+    with pytest.raises(TrainingError, match="not finite for 2 steps in a row .*--dtype float32"):
+        train_planner(TrainSettings(out_dir=str(tmp_path / "b"), **common), log=None)
+    with pytest.raises(TrainingError, match="dtype must be one of float32, bfloat16"):
+        train_planner(TrainSettings(out_dir=str(tmp_path / "c"), dtype="float16", **common),
+                      log=None)
+
+
+def test_an_adapter_trained_elsewhere_exports_against_the_same_installed_base(tmp_path):
+    from tinyagent_ros.encoder import file_sha256
+    from tinyagent_ros.training.export import ExportError, base_from_config
+    from tinyagent_ros.training.lora import TrainingError, default_base_gguf
+
+    try:
+        installed = default_base_gguf()
+    except TrainingError as err:
+        pytest.skip(str(err))
+    if not installed.is_file():
+        pytest.skip(f"planner model not installed: {installed}")
+    gpu_box = "/root/base/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf-not-here"
+    for sha, ok in ((file_sha256(installed), True), ("0" * 64, False)):
+        (tmp_path / "training_config.json").write_text(
+            json.dumps({"base": {"path": gpu_box, "sha256": sha}}))
+        if ok:
+            assert base_from_config(tmp_path) == installed
+        else:
+            with pytest.raises(ExportError, match="trained on .*not here.*differs"):
+                base_from_config(tmp_path)

@@ -72,9 +72,15 @@ def train_cli() -> None:
 @click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in --out.")
 @click.option("--threads", type=int, help="CPU threads (default: all cores).")
 @click.option("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available).")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32",
+              show_default=True, help="Weights and activations while training (bfloat16: "
+              "faster on a GPU, but it hit NaN gradients in the one run measured).")
 @click.option("--prefix-cache/--no-prefix-cache", default=True, show_default=True,
               help="Share the no-grad keys/values of the common prompt prefix.")
 @click.option("--max-minutes", type=float, help="Stop (and save) after this much wall time.")
+@click.option("--verify-tokens/--no-verify-tokens", default=True, show_default=True,
+              help="Check the training tokens against llama.cpp's (needs llama-cpp-python; "
+                   "turn off on a GPU machine without it).")
 def planner_cmd(**kw: object) -> None:
     """Train a LoRA adapter on DATA/{catalog}_train.jsonl with the runtime prompt.
 
@@ -151,11 +157,12 @@ def _check(adapter_dir: Path, adapter_gguf: Path, check_adapter: object) -> dict
     from tinyagent_ros.catalog import load_catalog
     from tinyagent_ros.prompt import build_prompt
     from tinyagent_ros.training.examples import chat_text, open_vocab
-    from tinyagent_ros.training.lora import CONFIG_FILE, default_base_gguf
+    from tinyagent_ros.training.export import base_from_config
+    from tinyagent_ros.training.lora import CONFIG_FILE
 
     cfg_path = adapter_dir / CONFIG_FILE
     cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
-    base = Path(cfg.get("base", {}).get("path") or default_base_gguf())
+    base = base_from_config(adapter_dir)
     if base.suffix != ".gguf":
         return {"skipped": f"base {base} is not a GGUF"}
     catalog = cfg.get("settings", {}).get("catalog", "robot")

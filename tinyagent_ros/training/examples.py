@@ -362,7 +362,16 @@ def open_vocab(gguf_path: str | Path) -> Any:
 
 
 def runtime_add_bos(gguf_path: str | Path) -> bool:
-    """Whether llama.cpp puts a BOS token before the prompt of this model."""
+    """Whether llama.cpp puts a BOS token before the prompt of this model.
+
+    Read from the GGUF's ``tokenizer.ggml.add_bos_token`` where it is set (so a
+    GPU machine without llama.cpp can train); llama.cpp's own default otherwise.
+    """
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(gguf_path)).fields.get("tokenizer.ggml.add_bos_token")
+    if field is not None:
+        return bool(field.contents())
     return bool(open_vocab(gguf_path)._model.add_bos_token())
 
 

@@ -167,7 +167,7 @@ def merge_to_gguf(adapter_dir: str | Path, out_file: str | Path,
 
     adapter_dir = Path(adapter_dir)
     out_file = Path(out_file)
-    gguf = Path(base_gguf) if base_gguf else _base_from_config(adapter_dir)
+    gguf = Path(base_gguf) if base_gguf else base_from_config(adapter_dir)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                  dtype=torch.float32)
@@ -201,12 +201,23 @@ def merge_to_gguf(adapter_dir: str | Path, out_file: str | Path,
     return out_file
 
 
-def _base_from_config(adapter_dir: Path) -> Path:
+def base_from_config(adapter_dir: Path) -> Path:
+    """The base GGUF an adapter was trained on: the recorded path, else the installed planner model.
+
+    An adapter trained on another machine (a GPU box) records that machine's path;
+    the installed model stands in only when its sha256 is the recorded one.
+    """
+    from tinyagent_ros.encoder import file_sha256
     from tinyagent_ros.training.lora import CONFIG_FILE, default_base_gguf
 
     cfg = adapter_dir / CONFIG_FILE
-    if cfg.is_file():
-        base = json.loads(cfg.read_text()).get("base", {}).get("path")
-        if base and Path(base).is_file():
-            return Path(base)
-    return default_base_gguf()
+    record = json.loads(cfg.read_text()).get("base", {}) if cfg.is_file() else {}
+    path = record.get("path")
+    if path and Path(path).is_file():
+        return Path(path)
+    installed = default_base_gguf()
+    want = record.get("sha256")
+    if want and installed.is_file() and file_sha256(installed) != want:
+        raise ExportError(f"the adapter was trained on {path} (sha256 {want[:12]}...), which is "
+                          f"not here, and the installed planner model {installed} differs")
+    return installed

@@ -53,6 +53,9 @@ CONFIG_FILE = "training_config.json"
 LOG_FILE = "train_log.jsonl"
 BASE_CONFIG_DIR = "base"
 CHECKPOINTS = "checkpoints"
+#: Steps in a row whose loss or gradient is NaN/inf before a run gives up (each one is skipped).
+MAX_NONFINITE_STEPS = 10
+DTYPES = ("float32", "bfloat16")
 
 
 class TrainingError(RuntimeError):
@@ -94,6 +97,8 @@ class TrainSettings:
     resume: bool = False
     threads: int | None = None
     device: str | None = None
+    #: float32 everywhere by default: a bfloat16 run on an H100 hit NaN gradients at step ~50.
+    dtype: str = "float32"
     prefix_cache: bool = True
     target_modules: tuple[str, ...] = DEFAULT_TARGETS
     max_minutes: float | None = None
@@ -108,8 +113,9 @@ class TrainSettings:
     def fingerprint(self) -> str:
         """Hash of the settings that must not change across a resume."""
         keep = {k: v for k, v in dataclasses.asdict(self).items()
-                if k not in {"steps", "resume", "threads", "device", "progress", "max_minutes",
-                             "checkpoint_every", "keep_checkpoints", "out_dir", "verify_tokens"}}
+                if k not in {"steps", "resume", "threads", "device", "dtype", "progress",
+                             "max_minutes", "checkpoint_every", "keep_checkpoints", "out_dir",
+                             "verify_tokens"}}
         return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -525,9 +531,9 @@ def train_planner(settings: TrainSettings | None = None,
         raise TrainingDataError("no usable training cases")
 
     # ---- model
-    dtype = torch.float32
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        dtype = torch.bfloat16
+    if settings.dtype not in DTYPES:
+        raise TrainingError(f"dtype must be one of {', '.join(DTYPES)}, not {settings.dtype!r}")
+    dtype = getattr(torch, settings.dtype)
     say(f"loading base model ({settings.base_hf or settings.base_gguf or 'planner-0.5b'}) ...")
     model, tok, base_name = load_base(settings, dtype)
     add_bos = False
@@ -624,6 +630,7 @@ def train_planner(settings: TrainSettings | None = None,
     covered_total = ran_total = 0
     steps_run = 0
     stopped_early = False
+    nonfinite_run = 0
     last_loss: float | None = history[-1]["loss"] if history else None
     try:
         while step < total_steps:
@@ -644,7 +651,11 @@ def train_planner(settings: TrainSettings | None = None,
                 ran += r
                 covered += c
             grad_norm = torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
-            optimizer.step()
+            # a NaN/inf step would poison every weight: skip it, keep the schedule and data order
+            finite = math.isfinite(loss_value) and math.isfinite(float(grad_norm))
+            nonfinite_run = 0 if finite else nonfinite_run + 1
+            if finite:
+                optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -652,11 +663,16 @@ def train_planner(settings: TrainSettings | None = None,
             dt_step = time.monotonic() - t0
             covered_total += covered
             ran_total += ran
-            last_loss = loss_value
-            row = {"step": step, "loss": round(loss_value, 5), "lr": scheduler.get_last_lr()[0],
-                   "grad_norm": round(float(grad_norm), 4), "s": round(dt_step, 2),
+            if finite:
+                last_loss = loss_value
+            row = {"step": step, "loss": round(loss_value, 5) if finite else None,
+                   "lr": scheduler.get_last_lr()[0],
+                   "grad_norm": round(float(grad_norm), 4) if finite else None,
+                   "s": round(dt_step, 2),
                    "tokens": covered, "computed_tokens": ran, "target_tokens": n_tgt,
                    "tok_s": round(covered / dt_step, 1)}
+            if not finite:
+                row["skipped"] = "loss or gradient not finite"
             history.append(row)
             with (out / LOG_FILE).open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(row) + "\n")
@@ -664,6 +680,10 @@ def train_planner(settings: TrainSettings | None = None,
                 bar.set_postfix(loss=f"{loss_value:.4f}", tok_s=f"{covered / dt_step:.1f}",
                                 s_step=f"{dt_step:.1f}", refresh=False)
                 bar.update(1)
+            if nonfinite_run >= MAX_NONFINITE_STEPS:
+                raise TrainingError(
+                    f"loss or gradient not finite for {nonfinite_run} steps in a row (last: step "
+                    f"{step}); try --dtype float32 or a lower --lr")
             if settings.checkpoint_every and step % settings.checkpoint_every == 0 \
                     and step < total_steps:
                 save_checkpoint(out, step, model, optimizer, scheduler, fingerprint, history,
