@@ -9,8 +9,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/bootstrap.sh
-# The robot adapter merged into the planner model: the same plans, about 20 % faster
-# (docs/planner.md); half a minute once, a no-op after.
+# The robot adapter merged into the planner model: about the same plans, 2-3x faster
+# (docs/planner.md, Session 11); half a minute once, a no-op after.
 .venv/bin/tinyagent models merge --catalog robot --quiet
 
 # Keep DDS discovery on this machine (no multicast to other hosts).
