@@ -34,7 +34,7 @@ import rclpy
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
-from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup, ReentrantCallbackGroup
 from rclpy.exceptions import ParameterUninitializedException
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, State, TransitionCallbackReturn
@@ -160,6 +160,10 @@ class AgentNode(LifecycleNode):
             else:
                 self.declare_parameter(name, default, descriptor)
         self.group = ReentrantCallbackGroup()
+        #: Audio chunks and mute one at a time, in arrival order: in the reentrant group two
+        #: chunks could race for the segmenter and reach it swapped, and whisper heard other
+        #: words ("go charge your skeleton") on a loaded machine.
+        self.audio_group = MutuallyExclusiveCallbackGroup()
         self.settings: AgentSettings | None = None
         self.catalog: Catalog | None = None
         self.runner: CommandRunner | None = None
@@ -366,10 +370,10 @@ class AgentNode(LifecycleNode):
             self.create_subscription(Empty, "~/estop", self._on_estop, 10,
                                      callback_group=self.group),
             self.create_subscription(AudioChunk, "~/audio", self._on_audio, AUDIO_QUEUE,
-                                     callback_group=self.group),
+                                     callback_group=self.audio_group),
         ]
         self._mute_services = [self.create_service(SetBool, "~/mute", self._on_mute,
-                                                   callback_group=self.group)]
+                                                   callback_group=self.audio_group)]
         if self.settings is not None and self.settings.tool_services and self.catalog:
             from tinyagent_interfaces.srv import CallSkill
 
