@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyagent_ros.encoder import file_sha256
 from tinyagent_ros.training.examples import (
     IGNORE,
     Encoded,
@@ -137,15 +138,6 @@ class TrainResult:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def lr_lambda(warmup: int, total: int) -> Callable[[int], float]:
@@ -371,7 +363,7 @@ def load_init_adapter(path: Path, model: Any, lora: Any) -> dict[str, Any]:
         raise TrainingError(f"--init-adapter {path}: weights do not fit the model "
                             f"({len(unexpected)} unexpected, {len(missing)} missing, e.g. "
                             f"{(unexpected or missing)[0]})")
-    return {"path": str(path), "sha256": sha256_file(weights)}
+    return {"path": str(path), "sha256": file_sha256(weights)}
 
 
 # --------------------------------------------------------------------------- the step
@@ -494,7 +486,7 @@ def _seed_all(seed: int) -> None:
 
 
 def _data_record(paths: Sequence[Path]) -> list[dict[str, str]]:
-    return [{"path": str(p.resolve()), "sha256": sha256_file(p)} for p in paths]
+    return [{"path": str(p.resolve()), "sha256": file_sha256(p)} for p in paths]
 
 
 def train_planner(settings: TrainSettings | None = None,
@@ -597,7 +589,7 @@ def train_planner(settings: TrainSettings | None = None,
                      for k, v in dataclasses.asdict(settings).items()},
         "fingerprint": fingerprint,
         "base": {"path": base_name,
-                 "sha256": sha256_file(base_name) if Path(base_name).is_file() else None},
+                 "sha256": file_sha256(base_name) if Path(base_name).is_file() else None},
         "data": _data_record(files),
         "init_adapter": init_record,
         "pairs": settings.pair_settings().as_dict(),
