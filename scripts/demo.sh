@@ -9,9 +9,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 bash scripts/bootstrap.sh
-# The robot adapter merged into the planner model: about the same plans, 2-3x faster
-# (docs/planner.md, Session 11); half a minute once, a no-op after.
-.venv/bin/tinyagent models merge --catalog robot --quiet
+# Both shipped adapters merged into the planner model: 2-3x faster, about the same robot
+# plans and more right mac ones (docs/planner.md, Sessions 11-13); half a minute per
+# catalog once, a no-op after.
+.venv/bin/tinyagent models merge --quiet
 
 # Keep DDS discovery on this machine (no multicast to other hosts).
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST

@@ -134,7 +134,7 @@ def planner_options(command):
                      show_default=True,
                      help="Skills offered to the model: the ToolRAG classifier's pick, all, "
                           "or all listed with the pick enforced by the grammar (grammar); "
-                          "auto: what the shipped adapter was trained for (robot: grammar), "
+                          "auto: what the shipped adapter plans best with (robot, mac: grammar), "
                           "else classifier."),
         click.option("--examples", type=click.IntRange(0, 8), default=None,
                      help="Retrieved in-context examples per prompt (default: what the "

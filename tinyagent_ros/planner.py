@@ -181,7 +181,7 @@ DEFAULT_EXAMPLES = 3
 
 #: What the model is offered: the classifier's pick, every skill, or every skill listed
 #: with the classifier's pick enforced by the grammar (:func:`build_planner`); ``auto``
-#: is what the adapter in use was trained for (:func:`default_tools`).
+#: is what the adapter in use plans best with (:func:`default_tools`).
 TOOL_SELECTIONS = ("auto", "classifier", "all", "grammar")
 
 #: LoRA adapters trained here for the default base model, one per catalog, listed with
@@ -216,7 +216,7 @@ def default_examples(catalog_name: str, with_shipped_adapter: bool) -> int:
 
 
 def default_tools(catalog_name: str, adapter: Path | None) -> str:
-    """The tool selection an adapter was trained for: its ``tools`` in adapters.json when it
+    """The tool selection an adapter plans best with: its ``tools`` in adapters.json when it
     is the catalog's shipped adapter (by sha256), else ``classifier``.
 
     An adapter trained on prompts that list every skill plans better with ``grammar`` (the
@@ -317,7 +317,7 @@ def build_planner(
     for a catalog without one), ``all``, or ``grammar``: the prompt lists every
     skill, so it is the same for every command and llama.cpp keeps all of it
     evaluated, and the grammar lets the model call only the classifier's pick;
-    ``auto``: what the adapter was trained for (:func:`default_tools`).
+    ``auto``: what the adapter plans best with (:func:`default_tools`).
     ``examples``: retrieved in-context examples per prompt; None:
     :func:`default_examples`. ``adapter``: ``"default"`` (the
     shipped adapter of the catalog when the model is the default one), None (no

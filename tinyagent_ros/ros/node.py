@@ -93,7 +93,7 @@ class AgentSettings(BaseModel):
     tool_selection: Literal["auto", "classifier", "all", "grammar"] = Field(
         "auto", description="Skills offered to the model: ToolRAG's pick, all, or all listed "
                             "with ToolRAG's pick enforced by the grammar; auto: what the "
-                            "shipped adapter was trained for, else classifier.")
+                            "shipped adapter plans best with, else classifier.")
     decline_unserved: bool = Field(
         True, description="Decline a command the ToolRAG classifier finds no skill for (a "
                           "'declined' event, result success false) instead of planning it.")
