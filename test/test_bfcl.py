@@ -20,7 +20,7 @@ from tinyagent_ros.bfcl import (
     score,
 )
 from tinyagent_ros.encoder import encoder_available
-from tinyagent_ros.function_tools import FunctionSchemaError, function_catalog
+from tinyagent_ros.function_tools import FunctionSchemaError, function_catalog, mentions
 from tinyagent_ros.plan import parse_plan, render_value
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +75,31 @@ def test_plan_tasks_become_keyword_calls_with_omitted_values_left_out():
                                            "verbose": True, "options": {"fast": True}}},
         {"join": {"a": "x"}},
     ]
+
+
+def test_optional_values_the_request_never_mentions_are_left_out():
+    tools = function_catalog(FUNCTIONS)
+    plan = parse_plan('1. math_toolkit_sum_of_multiples(7, [3], "km", True, "")\n'
+                      '2. math_toolkit_sum_of_multiples(2, [4], "km", False, "")\n3. join()',
+                      tools.catalog)
+    # required values stay whatever the request says; "km" is said in one request only
+    assert tools.calls(plan, "Sum the multiples of 3 from 7, in kilometres") == [
+        {"math_toolkit.sum_of_multiples": {"lower_limit": 7, "multiples": [3], "verbose": True}},
+        {"math_toolkit.sum_of_multiples": {"lower_limit": 2, "multiples": [4]}},
+    ]
+    assert tools.calls(plan, "Sum multiples of 3 from 7 in KM")[0]["math_toolkit.sum_of_multiples"][
+        "unit"] == "km"
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("meters", True), ("Meters", True), ("m", False), ("New York, NY", False),
+    ("New York", True), ("", True), (10, True), (10.0, True), (1.0, False), (1500, True),
+    (-350.0, True), (0.05, True), (5, False), (2, True), (True, True), ([1, 2], True),
+])
+def test_mentions_matches_words_and_numbers(value, said):
+    request = ("Area of a circle of radius 10 meters in New York, for 1,500 units at -3.5e2 or "
+               "0.05, two times")
+    assert mentions(request, value) is said
 
 
 def test_bad_function_lists_fail_with_the_reason():

@@ -230,7 +230,7 @@ def run_case(planner: Any, case: BFCLCase, relevance: float | None = None) -> BF
         return BFCLResult(case.id, case.category, passed,
                           "" if passed else f"invalid plan: {outcome.error}",
                           plan=outcome.text, latency_s=latency)
-    calls = tools.calls(outcome.plan)
+    calls = tools.calls(outcome.plan, case.question)
     reason = score(case, calls)
     return BFCLResult(case.id, case.category, not reason, reason, calls, outcome.text, latency)
 

@@ -12,7 +12,10 @@ identifiers, positional arguments and no omissions, so the mapping is:
   on the way back.
 - optional parameters are filled with their schema default, else the type's
   empty value (``""``, ``0``, ``0.0``, ``False``, ``[]``); the prompt says so,
-  and on the way back a value equal to it is left out of the call.
+  and on the way back a value equal to it is left out of the call. Given the
+  request, an optional string or number it never mentions is left out too: a
+  small model fills such parameters with values of its own (``1.0``, ``"m"``),
+  where the function's own default is what the user asked for.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyagent_ros.catalog import Catalog, Param, Skill
+from tinyagent_ros.numerals import Word, numbers_as_digits
 from tinyagent_ros.plan import Plan, type_error
 
 _SCALAR = {"string": "str", "integer": "int", "float": "float", "number": "float",
@@ -71,14 +75,18 @@ class FunctionCatalog:
     catalog: Catalog
     functions: dict[str, FunctionSpec]
 
-    def calls(self, plan: Plan) -> list[dict[str, dict[str, Any]]]:
-        """The plan's tasks as ``[{original_name: {param: value}}]``, omitted values left out."""
+    def calls(self, plan: Plan, request: str | None = None) -> list[dict[str, dict[str, Any]]]:
+        """The plan's tasks as ``[{original_name: {param: value}}]``, omitted values left out,
+        and, with ``request``, optional strings and numbers it does not mention.
+        """
         out = []
         for task in plan.tasks:
             spec = self.functions[task.name]
             kwargs: dict[str, Any] = {}
             for value, param in zip(task.args, spec.params, strict=True):
-                if not param.required and _same(value, param.omitted):
+                if not param.required and (_same(value, param.omitted) or (
+                        request is not None and not param.json_text
+                        and not mentions(request, value))):
                     continue
                 kwargs[param.name] = _decode(value) if param.json_text else value
             out.append({spec.name: kwargs})
@@ -89,6 +97,25 @@ def _same(value: Any, omitted: Any) -> bool:
     return type(value) is type(omitted) and value == omitted or (
         isinstance(omitted, float) and isinstance(value, int) and not isinstance(value, bool)
         and value == omitted)
+
+
+_NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+
+
+def mentions(request: str, value: Any) -> bool:
+    """Whether ``request`` states ``value``: a string as words in it (any case), a number
+    among its numbers, in digits or words; other values (booleans, lists) count as stated.
+    """
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return True
+    if isinstance(value, str):
+        words = " ".join(re.findall(r"\w+", value.lower()))
+        return not words or re.search(rf"\b{re.escape(words)}\b",
+                                      " ".join(re.findall(r"\w+", request.lower()))) is not None
+    spelled = numbers_as_digits([Word(w) for w in re.findall(r"[a-z]+", request.lower())])
+    numbers = {float(n.replace(",", "")) for n in _NUMBER.findall(request)}
+    numbers.update(float(w.text) for w in spelled if w.text.isdigit())
+    return float(value) in numbers or float(-value) in numbers
 
 
 def _decode(value: Any) -> Any:
