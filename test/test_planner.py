@@ -6,6 +6,7 @@ import asyncio
 import copy
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from tinyagent_ros.planner import (
     default_model_path,
     default_tools,
     is_shipped_model,
+    merge_hint,
     resolve_model,
     shipped_adapter,
 )
@@ -121,6 +123,12 @@ def test_built_planner_offers_the_classifiers_skills_with_the_shipped_adapter(pl
     assert named.settings.lora_path == shipped_adapter("robot") and named.selector is None
     assert is_shipped_model(None) and is_shipped_model(default_model_path())
     assert not is_shipped_model(tmp_path / "own.gguf")  # an adapter fits one base
+    # the shipped adapter unmerged gets a line saying how to merge it; others get none
+    assert "tinyagent models merge --catalog robot" in merge_hint(built)
+    for lora in (None, tmp_path / "own.gguf"):
+        other = copy.copy(built)
+        other.settings = replace(built.settings, lora_path=lora)
+        assert merge_hint(other) is None
 
 
 def test_auto_selection_is_what_the_adapter_was_trained_for(tmp_path):

@@ -153,15 +153,19 @@ def planner_options(command):
 def _make_planner(catalog: Any, model: str | None, adapter: str | None, no_adapter: bool,
                   tools: str, examples: int | None, no_grammar: bool,
                   no_date_hints: bool, no_decline: bool) -> Any:
-    from tinyagent_ros.planner import PlannerSettings, build_planner
+    from tinyagent_ros.planner import PlannerSettings, build_planner, merge_hint
 
     if adapter and no_adapter:
         raise click.UsageError("--adapter and --no-adapter exclude each other")
     settings = PlannerSettings(model_path=Path(model) if model else None,
                                use_grammar=not no_grammar, date_hints=not no_date_hints)
-    return build_planner(catalog, settings, tools=tools, examples=examples,
-                         adapter=None if no_adapter else adapter or "default",
-                         decline=not no_decline)
+    planner = build_planner(catalog, settings, tools=tools, examples=examples,
+                            adapter=None if no_adapter else adapter or "default",
+                            decline=not no_decline)
+    hint = merge_hint(planner)
+    if hint:
+        click.echo(f"note: {hint}", err=True)
+    return planner
 
 
 def today_option(command):

@@ -283,6 +283,22 @@ def shipped_merged(catalog_name: str) -> Path | None:
     return merged_model(merged_path(catalog_name), base_sha, found[1]["sha256"])
 
 
+def merge_hint(planner: Planner) -> str | None:
+    """A line for a planner running its catalog's shipped adapter unmerged: merged, the
+    same adapter plans 2-3x faster, and for mac more plans right (docs/planner.md).
+    """
+    lora = planner.settings.lora_path
+    try:
+        shipped = shipped_adapter(planner.catalog.name) if lora is not None else None
+    except PlannerError:
+        return None
+    if shipped is None or Path(lora).resolve() != shipped.resolve():
+        return None
+    name = planner.catalog.name
+    return (f"the shipped {name} adapter runs unmerged: `tinyagent models merge --catalog "
+            f"{name}` (once, about 600 MB) makes planning 2-3x faster")
+
+
 def merge_shipped(catalog_name: str, progress: bool = True) -> Any:
     """Merge the catalog's shipped adapter into the default base (:mod:`lora_merge`)."""
     from tinyagent_ros.lora_merge import MergeError, merge_lora

@@ -258,6 +258,7 @@ class AgentNode(LifecycleNode):
             PlannerError,
             PlannerSettings,
             build_planner,
+            merge_hint,
             resolve_model,
         )
 
@@ -274,6 +275,9 @@ class AgentNode(LifecycleNode):
                                     adapter=adapter, decline=settings.decline_unserved)
         except PlannerError as err:
             raise ConfigureError(str(err)) from None
+        hint = merge_hint(planner)
+        if hint:
+            self.get_logger().info(hint)
         if settings.warm_up:
             # llama.cpp reuses the longest evaluated prefix: every later prompt shares the
             # instructions and rules before the skill list, so those are evaluated only once.
