@@ -263,3 +263,18 @@ def test_with_the_relevance_gate_a_question_no_function_fits_gets_an_empty_plan(
     assert run_case(free, unrelated, relevance=RELEVANCE).passed
     related = run_case(planner, load_category(DATA, "simple_python")[0], relevance=RELEVANCE)
     assert related.calls and related.passed, related
+
+
+@pytest.mark.llm
+@needs_data
+def test_an_optional_value_the_question_never_states_is_left_to_the_function():
+    from tinyagent_ros.bfcl import run_case
+    from tinyagent_ros.catalog import Catalog
+    from tinyagent_ros.planner import Planner
+
+    planner = Planner(Catalog(name="bfcl", skills=()))
+    case = load_category(DATA, "simple_python")[8]  # circle area, radius 10; units optional
+    kept = run_case(planner, case, keep_unstated=True)
+    assert not kept.passed and kept.calls[0]["geometry.area_circle"]["units"] == "m", kept
+    left = run_case(planner, case)
+    assert left.passed and left.calls == [{"geometry.area_circle": {"radius": 10}}], left

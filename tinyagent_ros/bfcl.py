@@ -207,11 +207,14 @@ def _match_all(calls: list[Any], expected: list[Any], functions: list[Any]) -> b
 # ---------------------------------------------------------------- running
 
 
-def run_case(planner: Any, case: BFCLCase, relevance: float | None = None) -> BFCLResult:
+def run_case(planner: Any, case: BFCLCase, relevance: float | None = None,
+             keep_unstated: bool = False) -> BFCLResult:
     """Plan one case with ``planner`` (a Planner; its catalog is replaced) and score it.
 
     ``relevance``: a :class:`~tinyagent_ros.toolrag.SkillRelevance` threshold; a
     question no function description reaches it gets an empty plan.
+    ``keep_unstated``: keep optional values the question never states in the calls
+    (:meth:`~tinyagent_ros.function_tools.FunctionCatalog.calls` leaves them out).
     """
     start = time.perf_counter()
     try:
@@ -230,7 +233,7 @@ def run_case(planner: Any, case: BFCLCase, relevance: float | None = None) -> BF
         return BFCLResult(case.id, case.category, passed,
                           "" if passed else f"invalid plan: {outcome.error}",
                           plan=outcome.text, latency_s=latency)
-    calls = tools.calls(outcome.plan, case.question)
+    calls = tools.calls(outcome.plan, None if keep_unstated else case.question)
     reason = score(case, calls)
     return BFCLResult(case.id, case.category, not reason, reason, calls, outcome.text, latency)
 
@@ -255,11 +258,13 @@ def summarize(results: list[BFCLResult]) -> dict[str, Any]:
 
 def run_bfcl(planner: Any, cases: list[BFCLCase],
              progress: Callable[[BFCLResult], None] | None = None,
-             relevance: float | None = None) -> list[BFCLResult]:
-    """Plan and score every case in order (``relevance``: see :func:`run_case`)."""
+             relevance: float | None = None, keep_unstated: bool = False) -> list[BFCLResult]:
+    """Plan and score every case in order (``relevance``, ``keep_unstated``: see
+    :func:`run_case`).
+    """
     results = []
     for case in cases:
-        result = run_case(planner, case, relevance)
+        result = run_case(planner, case, relevance, keep_unstated)
         results.append(result)
         if progress is not None:
             progress(result)

@@ -428,11 +428,14 @@ def bench(dataset: str, limit: int | None, tools_only: bool, topk: int | None,
               show_default=True,
               help="A question whose similarity to every function description stays below "
                    "this gets an empty plan (no call); 0 turns it off.")
+@click.option("--keep-unstated", is_flag=True,
+              help="Keep optional values the question never states in the calls (left out "
+                   "by default: the function's default is what was asked for).")
 @click.option("--out", "cases_out", type=click.Path(dir_okay=False), default=None,
               help="Write one JSON line per case (plan, calls, verdict) here.")
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON object of metrics.")
 def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | None,
-               adapter: str | None, no_grammar: bool, relevance: float,
+               adapter: str | None, no_grammar: bool, relevance: float, keep_unstated: bool,
                cases_out: str | None, as_json: bool) -> None:
     """BFCL's non-live AST categories through the planner: each case's functions become a
     catalog, the plan becomes keyword calls, BFCL's AST rules score them.
@@ -468,14 +471,15 @@ def bench_bfcl(data_dir: str, category: str, limit: int | None, model: str | Non
                 out.write(json.dumps(asdict(result), ensure_ascii=False, default=str) + "\n")
 
         try:
-            results = run_bfcl(planner, cases, progress, relevance or None)
+            results = run_bfcl(planner, cases, progress, relevance or None, keep_unstated)
         finally:
             if out is not None:
                 out.close()
     metrics = summarize(results)
     metrics.update(model=str(planner.settings.model_path or default_model_path()),
                    adapter=str(adapter or "none"),
-                   grammar=not no_grammar, relevance=relevance or None)
+                   grammar=not no_grammar, relevance=relevance or None,
+                   keep_unstated=keep_unstated)
     for cat, acc in metrics["accuracy"].items():
         click.echo(f"{cat:<18} {acc:6.1%}  ({metrics['cases_per_category'][cat]} cases)")
     click.echo(f"{'overall':<18} {metrics['overall']:6.1%}  (unweighted mean)   "
