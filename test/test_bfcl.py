@@ -94,11 +94,12 @@ def test_optional_values_the_request_never_mentions_are_left_out():
 @pytest.mark.parametrize(("value", "said"), [
     ("meters", True), ("Meters", True), ("m", False), ("New York, NY", False),
     ("New York", True), ("", True), (10, True), (10.0, True), (1.0, False), (1500, True),
-    (-350.0, True), (0.05, True), (5, False), (2, True), (True, True), ([1, 2], True),
+    (-350.0, True), (0.05, True), (7, False), (2, True), (True, True), ([1, 2], True),
+    ("cm", True), (0.6, True), (60, True), (0.3, False),
 ])
 def test_mentions_matches_words_and_numbers(value, said):
     request = ("Area of a circle of radius 10 meters in New York, for 1,500 units at -3.5e2 or "
-               "0.05, two times")
+               "0.05, two times, then 5cm at a 60% chance")
     assert mentions(request, value) is said
 
 

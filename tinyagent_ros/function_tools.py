@@ -100,20 +100,24 @@ def _same(value: Any, omitted: Any) -> bool:
 
 
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_PERCENT = re.compile(r"(-?\d+(?:,\d{3})*(?:\.\d+)?)\s*(?:%|percent\b)")
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def mentions(request: str, value: Any) -> bool:
-    """Whether ``request`` states ``value``: a string as words in it (any case), a number
-    among its numbers, in digits or words; other values (booleans, lists) count as stated.
+    """Whether ``request`` states ``value``: a string as words in it (any case; a unit stuck
+    to a number, "5cm", is a word), a number among its numbers, in digits or words ("60%"
+    also reads 0.6); other values (booleans, lists) count as stated.
     """
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return True
     if isinstance(value, str):
-        words = " ".join(re.findall(r"\w+", value.lower()))
+        words = " ".join(_WORD.findall(value.lower()))
         return not words or re.search(rf"\b{re.escape(words)}\b",
-                                      " ".join(re.findall(r"\w+", request.lower()))) is not None
+                                      " ".join(_WORD.findall(request.lower()))) is not None
     spelled = numbers_as_digits([Word(w) for w in re.findall(r"[a-z]+", request.lower())])
     numbers = {float(n.replace(",", "")) for n in _NUMBER.findall(request)}
+    numbers.update(float(n.replace(",", "")) / 100 for n in _PERCENT.findall(request))
     numbers.update(float(w.text) for w in spelled if w.text.isdigit())
     return float(value) in numbers or float(-value) in numbers
 
