@@ -284,17 +284,18 @@ def shipped_merged(catalog_name: str) -> Path | None:
 
 
 def merge_hint(planner: Planner) -> str | None:
-    """A line for a planner running its catalog's shipped adapter unmerged: merged, the
-    same adapter plans 2-3x faster, and for mac more plans right (docs/planner.md).
+    """A line for a planner running its catalog's shipped adapter unmerged while no merge
+    exists: merged, the same adapter plans 2-3x faster, and for mac more plans right
+    (docs/planner.md). With a merge made, an adapter given by path is the user's choice.
     """
     lora = planner.settings.lora_path
+    name = planner.catalog.name
     try:
-        shipped = shipped_adapter(planner.catalog.name) if lora is not None else None
+        shipped = shipped_adapter(name) if lora is not None else None
     except PlannerError:
         return None
-    if shipped is None or Path(lora).resolve() != shipped.resolve():
+    if shipped is None or Path(lora).resolve() != shipped.resolve() or shipped_merged(name):
         return None
-    name = planner.catalog.name
     return (f"the shipped {name} adapter runs unmerged: `tinyagent models merge --catalog "
             f"{name}` (once, about 600 MB) makes planning 2-3x faster")
 
