@@ -102,6 +102,49 @@ def test_grammar_problem_flags_what_the_grammar_cannot_write():
     assert "inside a longer string" in grammar_problem(bad)
 
 
+
+def test_hard_examples_keep_every_miss_and_as_many_passes(data_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from tinyagent_ros.training.cli import train_cli
+
+    train = data_dir / "robot_train.jsonl"
+    ids = [c.id for c in load_cases(train)]
+    assert len(ids) >= 8
+    verdicts = ["wrong_skills", "invalid"] + ["correct"] * (len(ids) - 3)  # the last: not planned
+    lines = [json.dumps({"id": i, "verdict": v, "plan": "1. join()"})
+             for i, v in zip(ids, verdicts, strict=False)]
+    (tmp_path / "cases.jsonl").write_text("\n".join(lines) + "\n")
+
+    run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "cases.jsonl"),
+                                         "--data", str(train), "--out", str(tmp_path / "hard")])
+    assert run.exit_code == 0, run.output
+    report = json.loads(run.output)
+    assert (report["planned"], report["missed"], report["passed"]) == (len(ids) - 1, 2, 2)
+    mix = load_cases(tmp_path / "hard" / "robot_train.jsonl")
+    assert {c.id for c in mix} >= {ids[0], ids[1]} and len(mix) == 4
+    assert ids[-1] not in {c.id for c in mix}
+    by_id = {c.id: c for c in load_cases(train)}
+    assert all(c == by_id[c.id] for c in mix)  # the gold cases, not the model's plans
+
+    again = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "cases.jsonl"),
+                                           "--data", str(train), "--out", str(tmp_path / "again")])
+    assert (tmp_path / "again" / "robot_train.jsonl").read_text() == \
+        (tmp_path / "hard" / "robot_train.jsonl").read_text(), again.output
+
+    (tmp_path / "all_right.jsonl").write_text(lines[2] + "\n")
+    run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "all_right.jsonl"),
+                                         "--data", str(train), "--out", str(tmp_path / "x")])
+    assert run.exit_code != 0 and "every case right" in run.output
+    (tmp_path / "stranger.jsonl").write_text(json.dumps({"id": "nope", "verdict": "invalid"}))
+    run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "stranger.jsonl"),
+                                         "--data", str(train), "--out", str(tmp_path / "x")])
+    assert run.exit_code != 0 and "'nope'" in run.output
+    (tmp_path / "junk.jsonl").write_text("not json\n")
+    run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "junk.jsonl"),
+                                         "--data", str(train), "--out", str(tmp_path / "x")])
+    assert run.exit_code != 0 and "junk.jsonl:1" in run.output
+
 # --------------------------------------------------------------------------- tiny model
 
 

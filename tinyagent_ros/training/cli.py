@@ -108,6 +108,45 @@ def planner_cmd(**kw: object) -> None:
                            "stopped_early": result.stopped_early}))
 
 
+@train_cli.command("hard", short_help="Training cases the planner gets wrong, to train on.")
+@click.option("--cases", "cases_file", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Per-case verdicts: tinyagent bench --dataset TRAIN_SLICE --out CASES.")
+@click.option("--data", "train_file", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="The training JSONL the planned cases come from.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for {catalog}_train.jsonl (give it to train planner --data).")
+@click.option("--passed-ratio", type=float, default=1.0, show_default=True,
+              help="Cases the planner got right, per case it missed.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def hard_cmd(cases_file: str, train_file: str, out_dir: str, passed_ratio: float,
+             seed: int) -> None:
+    """Write the missed training cases, mixed with some it got right, for further training.
+
+    \b
+    Example:
+      sed -n 10001,12400p /tmp/syn/robot_train.jsonl > slice.jsonl
+      tinyagent bench --dataset slice.jsonl --out cases.jsonl
+      tinyagent train hard --cases cases.jsonl --data slice.jsonl --out /tmp/hard
+      tinyagent train planner --data /tmp/hard --out out/hard \\
+          --init-adapter models/adapters/planner-0.5b-robot.gguf --p-all-skills 1
+    """
+    from tinyagent_ros.training.examples import TrainingDataError
+    from tinyagent_ros.training.mining import hard_examples, write_cases
+
+    try:
+        mix = hard_examples(cases_file, train_file, passed_ratio, seed)
+    except (TrainingDataError, OSError) as err:
+        raise click.ClickException(str(err)) from None
+    catalogs = sorted({case.catalog for case in mix.cases})
+    if len(catalogs) != 1:
+        raise click.ClickException(
+            f"{train_file}: cases of several catalogs ({', '.join(catalogs)}); give one")
+    path = Path(out_dir) / f"{catalogs[0]}_train.jsonl"
+    write_cases(mix.cases, path)
+    click.echo(json.dumps({"out": str(path), "planned": mix.planned, "verdicts": mix.verdicts,
+                           "missed": mix.missed, "passed": mix.passed}))
+
+
 @train_cli.command("export", short_help="Convert an adapter to a GGUF LoRA file.")
 @click.option("--adapter", "adapter_dir", required=True,
               type=click.Path(file_okay=False, exists=True), help="The training output directory.")
