@@ -102,7 +102,6 @@ def test_grammar_problem_flags_what_the_grammar_cannot_write():
     assert "inside a longer string" in grammar_problem(bad)
 
 
-
 def test_hard_examples_keep_every_miss_and_as_many_passes(data_dir, tmp_path):
     from click.testing import CliRunner
 
@@ -144,6 +143,13 @@ def test_hard_examples_keep_every_miss_and_as_many_passes(data_dir, tmp_path):
     run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "junk.jsonl"),
                                          "--data", str(train), "--out", str(tmp_path / "x")])
     assert run.exit_code != 0 and "junk.jsonl:1" in run.output
+    (tmp_path / "bad_train.jsonl").write_text("{}\n")
+    run = CliRunner().invoke(train_cli, ["hard", "--cases", str(tmp_path / "cases.jsonl"),
+                                         "--data", str(tmp_path / "bad_train.jsonl"),
+                                         "--out", str(tmp_path / "x")])
+    assert run.exit_code == 1 and "bad_train.jsonl:1" in run.output
+    assert len(run.output.strip().splitlines()) == 1, run.output
+
 
 # --------------------------------------------------------------------------- tiny model
 

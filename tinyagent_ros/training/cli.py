@@ -130,12 +130,13 @@ def hard_cmd(cases_file: str, train_file: str, out_dir: str, passed_ratio: float
       tinyagent train planner --data /tmp/hard --out out/hard \\
           --init-adapter models/adapters/planner-0.5b-robot.gguf --p-all-skills 1
     """
+    from tinyagent_ros.dataset import DatasetError
     from tinyagent_ros.training.examples import TrainingDataError
     from tinyagent_ros.training.mining import hard_examples, write_cases
 
     try:
         mix = hard_examples(cases_file, train_file, passed_ratio, seed)
-    except (TrainingDataError, OSError) as err:
+    except (TrainingDataError, DatasetError) as err:
         raise click.ClickException(str(err)) from None
     catalogs = sorted({case.catalog for case in mix.cases})
     if len(catalogs) != 1:

@@ -10,14 +10,13 @@ forgotten, spends every step on a real mistake.
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from tinyagent_ros.datagen.generate import case_json
-from tinyagent_ros.dataset import Case, load_cases
+from tinyagent_ros.dataset import Case, load_cases, read_jsonl
 from tinyagent_ros.training.examples import TrainingDataError
 
 
@@ -35,17 +34,13 @@ class HardExamples:
 def read_verdicts(cases_file: str | Path) -> dict[str, str]:
     """Case id -> verdict, from the per-case lines ``tinyagent bench --out`` writes."""
     verdicts: dict[str, str] = {}
-    with open(cases_file, encoding="utf-8") as lines:
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                verdicts[str(row["id"])] = str(row["verdict"])
-            except (ValueError, KeyError, TypeError):
-                raise TrainingDataError(
-                    f"{cases_file}:{n}: not a case line of tinyagent bench --out "
-                    "(needs id and verdict)") from None
+    for n, row in read_jsonl(cases_file):
+        try:
+            verdicts[str(row["id"])] = str(row["verdict"])
+        except (KeyError, TypeError):
+            raise TrainingDataError(
+                f"{cases_file}:{n}: not a case line of tinyagent bench --out "
+                "(needs id and verdict)") from None
     return verdicts
 
 
