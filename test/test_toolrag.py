@@ -51,17 +51,17 @@ def test_encoder_embeddings_are_normalised_and_batch_consistent():
         assert float(batch[i] @ enc.embed_one(t)) > 0.999
 
 
-def test_classifier_loads_fast_with_a_fresh_encoder():
-    from tinyagent_ros.encoder import Encoder, default_encoder
-    from tinyagent_ros.toolrag import ToolClassifier
+def test_shipped_mac_classifier_runs_on_its_tuned_encoder_and_robot_on_the_installed_one(
+        robot, mac):
+    from tinyagent_ros.encoder import default_encoder, file_sha256
+    from tinyagent_ros.toolrag import ENCODER_FILE
 
-    shared = default_encoder()
-    start = time.perf_counter()
-    enc = Encoder(shared.onnx_path, shared.tokenizer_path, sha256=shared.sha256)
-    clf = ToolClassifier.load("robot", encoder=enc)
-    assert time.perf_counter() - start < 1.0
-    assert clf.skills == load_catalog("robot").names
-    assert clf.meta["encoder"]["sha256"] == shared.sha256
+    assert mac.skills == load_catalog("mac").names
+    assert mac.encoder is not default_encoder()
+    assert mac.encoder.onnx_path == mac.path / ENCODER_FILE
+    assert mac.meta["encoder"]["sha256"] == file_sha256(mac.encoder.onnx_path)
+    assert mac.meta["encoder"]["tuned"]["steps"] > 0
+    assert robot.encoder is default_encoder()  # its tuned version was measured, not shipped
 
 
 def test_go_to_alice(robot):
@@ -324,3 +324,80 @@ def test_cases_loader_compatible():
                 (root / name / EXAMPLES_JSONL).read_text().splitlines()[:50]]
         assert all(set(r) >= {"query", "plan", "skills"} for r in rows)
     assert load_cases(DATA / "gold_plans.jsonl", limit=1)
+
+
+def _training_extras() -> None:
+    pytest.importorskip("torch", reason="tuning the encoder needs torch (requirements-train.txt)")
+    pytest.importorskip("onnx", reason="tuning the encoder needs onnx (requirements-train.txt)")
+
+
+def test_exported_layers_with_installed_word_vectors_reproduce_the_installed_encoder(tmp_path):
+    # The shipping path of a tuned encoder, before any tuning: the int8 export of the fp32
+    # layers, fed word vectors read from the fp32 safetensors, must give the same sentence
+    # embeddings as the installed int8 ONNX (a wrong vector table or mask would not).
+    _training_extras()
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    from tinyagent_ros.encoder import (
+        Encoder,
+        EncoderError,
+        default_encoder,
+        encoder_asset_dir,
+        tuned_encoder,
+    )
+    from tinyagent_ros.training.encoder_tuning import export_onnx
+
+    model = AutoModel.from_pretrained(str(encoder_asset_dir()), attn_implementation="eager")
+    path = tmp_path / "encoder.onnx"
+    assert export_onnx(model, path, quantize_dynamic, QuantType) < 15 << 20
+    ours, installed = tuned_encoder(path), default_encoder()
+    texts = ["go to Alice", "ping me at five to call mom",
+             "could you grab the red mug from the kitchen and bring it to Bob?"]
+    cos = (ours.embed(texts) * installed.embed(texts)).sum(axis=1)
+    assert cos.min() > 0.98, cos
+    # training fits the heads on batch-encoded states; the node encodes one command at a time
+    states, _ = ours.states_and_embed(texts, dtype=np.float32)
+    for text, batched in zip(texts, states, strict=True):
+        assert np.allclose(batched, ours.encode_one(text)[0], atol=1e-5)
+    with pytest.raises(EncoderError, match="takes word vectors"):
+        Encoder(path, installed.tokenizer_path)
+
+
+def test_training_with_a_tuned_encoder_ships_it_beside_the_head(tmp_path):
+    _training_extras()
+    from tinyagent_ros.toolrag import ENCODER_FILE, ToolClassifier, ToolRAGError, train_toolrag
+    from tinyagent_ros.training.encoder_tuning import TuneSettings
+
+    data = tmp_path / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in _tiny_cases()), encoding="utf-8")
+    out = tmp_path / "model"
+    meta = train_toolrag("robot", data, out, epochs=40, batch_size=16, n_examples=20,
+                         tune=TuneSettings(epochs=2, batch_size=16, warmup=2))
+    tuned = meta["encoder"]["tuned"]
+    assert meta["encoder"]["name"] == ENCODER_FILE
+    assert tuned["steps"] == 2 * -(-meta["training"]["cases"] // 16)  # two epochs of 16
+    assert meta["metrics"]["tool_recall"] > 0.95
+    clf = ToolClassifier.load(out)
+    assert clf.encoder.onnx_path == out / ENCODER_FILE
+    assert "get_battery_level" in clf.select("what is your battery level")
+    assert "navigate_to" in clf.select("go to the dining room")
+    # a changed encoder file is refused with the reason, not used
+    blob = bytearray((out / ENCODER_FILE).read_bytes())
+    blob[-100] ^= 0xFF
+    (out / ENCODER_FILE).write_bytes(bytes(blob))
+    with pytest.raises(ToolRAGError, match="retrain it"):
+        ToolClassifier.load(out)
+    # retrained without tuning, the directory no longer holds a tuned encoder
+    train_toolrag("robot", data, out, epochs=2, n_examples=0)
+    assert not (out / ENCODER_FILE).exists()
+    assert ToolClassifier.load(out).encoder.word_vectors is None
+
+
+def test_reading_a_tensor_from_a_broken_file_is_one_clear_error(tmp_path):
+    from tinyagent_ros.encoder import EncoderError, read_tensor
+
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}")
+    with pytest.raises(EncoderError, match="cannot read tensor"):
+        read_tensor(bad, "embeddings.word_embeddings.weight")

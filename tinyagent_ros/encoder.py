@@ -11,7 +11,9 @@ costs several times more compute for short commands).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -23,6 +25,11 @@ import numpy as np
 #: Asset names (config/models.yaml) of the default encoder.
 ONNX_ASSET = "encoder-minilm-int8"
 TOKENIZER_ASSET = "encoder-minilm-tokenizer"
+#: The fp32 weights and config of the same model (the word vectors of a tuned encoder).
+FP32_ASSET = "encoder-minilm-fp32"
+CONFIG_ASSET = "encoder-minilm-config"
+#: Tensor name of the word embedding table in the fp32 safetensors.
+WORD_VECTORS = "embeddings.word_embeddings.weight"
 #: Embedding width of all-MiniLM-L6-v2.
 DIM = 384
 #: Longest input in tokens (the model was trained on up to 256; commands are shorter).
@@ -54,6 +61,8 @@ class Encoder:
         *,
         threads: int | None = None,
         sha256: str | None = None,
+        word_vectors: np.ndarray | None = None,
+        max_batch: int | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -82,6 +91,14 @@ class Encoder:
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own base classes
             raise EncoderError(f"cannot load encoder {self.onnx_path}: {err}") from None
         self._inputs = {i.name for i in self.session.get_inputs()}
+        #: (vocab, d) table for a graph that takes word vectors (a tuned encoder), else None.
+        self.word_vectors = word_vectors
+        #: Most texts per ONNX call (None: no limit). A graph whose activations are quantized
+        #: per call, over the whole batch, gives a text the states it gets alone only in a
+        #: batch of one: the tuned encoders run that way, as they do at run time.
+        self.max_batch = max_batch
+        if "inputs_embeds" in self._inputs and word_vectors is None:
+            raise EncoderError(f"{self.onnx_path} takes word vectors: load it with tuned_encoder()")
         self._lock = threading.Lock()
         # The classifier and the example retriever embed the same command one after the other.
         self._recent: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
@@ -105,7 +122,11 @@ class Encoder:
         for row, seq in enumerate(ids):
             input_ids[row, : len(seq)] = seq
             mask[row, : len(seq)] = 1
-        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        feeds: dict[str, np.ndarray] = {"attention_mask": mask}
+        if self.word_vectors is not None:
+            feeds["inputs_embeds"] = np.asarray(self.word_vectors[input_ids], dtype=np.float32)
+        else:
+            feeds["input_ids"] = input_ids
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
         with self._lock:
@@ -116,6 +137,7 @@ class Encoder:
         self, texts: Sequence[str], batch_size: int, progress: bool
     ) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
         """(indices, hidden, mask) for length-sorted batches of ``texts`` (little padding)."""
+        batch_size = min(batch_size, self.max_batch or batch_size)
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = [e.ids for e in encodings]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
@@ -223,6 +245,57 @@ def default_encoder() -> Encoder:
                 raise EncoderError(str(err)) from None
             _DEFAULT = Encoder(onnx, tok, sha256=sha)
         return _DEFAULT
+
+
+def read_tensor(path: str | os.PathLike[str], name: str) -> np.ndarray:
+    """One float32 tensor of a safetensors file, memory-mapped (no copy, no safetensors package)."""
+    try:
+        with open(path, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            header = json.loads(handle.read(size))
+        entry = header[name]
+        if entry["dtype"] != "F32":
+            raise ValueError(f"dtype {entry['dtype']}, not F32")
+        start, end = entry["data_offsets"]
+        shape = tuple(entry["shape"])
+        if end - start != 4 * int(np.prod(shape)):
+            raise ValueError("size does not match the shape")
+        return np.memmap(path, dtype="<f4", mode="r", offset=8 + size + start, shape=shape)
+    except (OSError, KeyError, ValueError, struct.error) as err:
+        raise EncoderError(f"cannot read tensor {name!r} from {path}: {err}") from None
+
+
+def encoder_asset_dir() -> Path:
+    """The folder holding the installed fp32 encoder (config.json, model.safetensors,
+    tokenizer.json), which transformers loads for tuning.
+    """
+    from tinyagent_ros.models import ModelError, load_manifest, model_path
+
+    try:
+        manifest = load_manifest()
+        paths = [model_path(a, manifest=manifest)
+                 for a in (FP32_ASSET, CONFIG_ASSET, TOKENIZER_ASSET)]
+    except ModelError as err:
+        raise EncoderError(str(err)) from None
+    if len({p.parent for p in paths}) != 1:
+        raise EncoderError(f"the encoder files are not in one folder: {', '.join(map(str, paths))}")
+    return paths[0].parent
+
+
+def tuned_encoder(onnx_path: str | os.PathLike[str], sha256: str | None = None) -> Encoder:
+    """An encoder whose ONNX graph takes word vectors (a classifier's tuned layers): the
+    vectors come from the installed fp32 weights, which tuning kept frozen.
+    """
+    from tinyagent_ros.models import ModelError, load_manifest, model_path
+
+    try:
+        manifest = load_manifest()
+        tok = model_path(TOKENIZER_ASSET, manifest=manifest)
+        weights = model_path(FP32_ASSET, manifest=manifest)
+    except ModelError as err:
+        raise EncoderError(str(err)) from None
+    return Encoder(onnx_path, tok, sha256=sha256, word_vectors=read_tensor(weights, WORD_VECTORS),
+                   max_batch=1)
 
 
 def encoder_available() -> str | None:

@@ -1,11 +1,14 @@
 """ToolRAG: pick the few skills a command needs, so the planner prompt stays short.
 
-As in TinyAgent, a small encoder turns the command into a vector and a
-multi-label classifier head gives each skill of the catalog a probability; the
-skills at or above the threshold are offered to the planner. Here the encoder
-is the frozen int8 ONNX all-MiniLM-L6-v2 (:mod:`tinyagent_ros.encoder`) and the
-head is a one-hidden-layer MLP trained with numpy on the synthetic training
-split (labels: the set of skills in each gold plan). Run time needs only
+As in TinyAgent, a small encoder reads the command and a multi-label
+classifier head gives each skill of the catalog a probability; the skills at
+or above the threshold are offered to the planner. Here the encoder is
+all-MiniLM-L6-v2 as int8 ONNX (:mod:`tinyagent_ros.encoder`): the installed
+one, frozen, or the classifier's own copy whose layers were fine-tuned for the
+catalog (:mod:`tinyagent_ros.training.encoder_tuning`). The head is
+label-wise attention over the encoder's token states (or an MLP over the
+pooled embedding), trained with numpy on the synthetic training split
+(labels: the set of skills in each gold plan). Run time needs only
 onnxruntime, tokenizers and numpy.
 
 Also here: the baselines :class:`AllTools` and :class:`EmbeddingTopK`, the
@@ -14,8 +17,9 @@ the ``toolrag`` click group.
 
 A trained model directory (``models/toolrag/<catalog>/``) holds
 ``toolrag.json`` (skill order, threshold, encoder sha256, training data and
-metrics), ``head.npz`` (float32 weights) and the example store of
-:mod:`tinyagent_ros.retrieval` (``examples.npz`` + ``examples.jsonl``).
+metrics), ``head.npz`` (float32 weights), optionally ``serves.npz`` (the
+decline head) and ``encoder.onnx`` (tuned encoder layers), and the example
+store of :mod:`tinyagent_ros.retrieval` (``examples.npz`` + ``examples.jsonl``).
 """
 
 from __future__ import annotations
@@ -30,21 +34,26 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 
 from tinyagent_ros.catalog import Catalog, CatalogError, load_catalog
-from tinyagent_ros.encoder import Encoder, EncoderError, default_encoder
+from tinyagent_ros.encoder import Encoder, EncoderError, default_encoder, tuned_encoder
 from tinyagent_ros.paths import share_path
 from tinyagent_ros.plan import PlanError, parse_plan
+
+if TYPE_CHECKING:
+    from tinyagent_ros.training.encoder_tuning import TuneSettings
 
 #: File names inside a model directory.
 META_FILE = "toolrag.json"
 HEAD_FILE = "head.npz"
 #: The head that tells a command some skill serves from one none does (optional).
 SERVES_FILE = "serves.npz"
+#: The classifier's own tuned encoder layers (optional; without it, the installed encoder).
+ENCODER_FILE = "encoder.onnx"
 FORMAT_VERSION = 1
 #: Skills returned when no score reaches the threshold.
 DEFAULT_MIN_TOOLS = 2
@@ -617,7 +626,8 @@ class ToolClassifier:
         """Load a shipped model by catalog name (``robot``, ``mac``) or a trained directory.
 
         ``threshold``, ``min_tools`` and ``decline_below`` override the model's;
-        ``implied=False`` drops the learned co-occurrence rules.
+        ``implied=False`` drops the learned co-occurrence rules. A model with its
+        own tuned encoder (``encoder.onnx``) runs on it, else on the installed one.
         """
         path = model_dir(name_or_dir)
         meta = read_meta(path)
@@ -626,7 +636,9 @@ class ToolClassifier:
         except (OSError, KeyError, ValueError, TypeError) as err:
             raise ToolRAGError(f"{path / HEAD_FILE}: cannot read head ({err})") from None
         try:
-            encoder = encoder or default_encoder()
+            if encoder is None:
+                tuned = path / ENCODER_FILE
+                encoder = tuned_encoder(tuned) if tuned.is_file() else default_encoder()
         except EncoderError as err:
             raise ToolRAGError(str(err)) from None
         want = meta.get("encoder", {}).get("sha256")
@@ -876,6 +888,7 @@ def train_toolrag(
     n_examples: int = 4000,
     seed: int = 0,
     encoder: Encoder | None = None,
+    tune: TuneSettings | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = False,
     log: Callable[[str], Any] | None = None,
@@ -892,12 +905,19 @@ def train_toolrag(
     (on the training data without one, which is optimistic: give a validation set);
     ``unserved_weight`` weighs them in its loss. Writes the heads,
     ``toolrag.json`` and the example store (``n_examples`` diverse training
-    cases with embeddings; 0 skips it). Returns the report that
+    cases with embeddings; 0 skips it). ``tune`` (attention head only; needs
+    the training extras) also fine-tunes the encoder's layers, starting from
+    the head fitted on frozen states, and writes them as ``encoder.onnx``; the
+    heads are then fitted again on the tuned encoder's states, while the
+    example store keeps the installed encoder's embeddings (the retriever's).
+    Returns the report that
     ``toolrag.json`` also records (data, sizes, time, metrics on
     ``val_jsonl`` or, without one, on the training set).
     """
     if head not in HEAD_KINDS:
         raise ToolRAGError(f"unknown head {head!r}; use {' or '.join(HEAD_KINDS)}")
+    if tune is not None and head != "attention":
+        raise ToolRAGError("tuning the encoder needs the attention head")
     say = log or (lambda _msg: None)
     started = time.perf_counter()
     cat = _as_catalog(catalog)
@@ -906,18 +926,33 @@ def train_toolrag(
     train, skipped = read_labelled(train_jsonl, cat)
     say(f"{len(train)} training cases for catalog {cat.name} ({skipped} skipped)")
     skills = list(cat.names)
+    queries = [c.query for c in train]
     t0 = time.perf_counter()
-    enc = encode_cached(encoder, [c.query for c in train], cache_dir, progress)
+    enc = encode_cached(encoder, queries, cache_dir, progress)
     embed_s = time.perf_counter() - t0
     y = label_matrix(train, skills)
     say(f"encoded {len(train)} commands in {embed_s:.1f} s" + (" (cached)" if enc.cached else ""))
-    t0 = time.perf_counter()
     served = y.any(axis=1)  # the skill head learns from commands some skill serves
     rows = np.nonzero(served)[0]
     settings: dict[str, Any]
     model: AnyHead
     attention_settings = {"attention": attention, "epochs": epochs or 8, "lr": lr or 3e-3,
                           "batch_size": batch_size or 64, "token_dropout": token_dropout}
+    store_pooled = enc.pooled  # the example retriever embeds with the installed encoder
+    tuning: dict[str, Any] | None = None
+    if tune is not None:
+        from tinyagent_ros.training.encoder_tuning import tune_encoder
+
+        frozen = train_attention_head([enc.states[i] for i in rows], y[rows],
+                                      weight_decay=weight_decay, pos_weight=pos_weight,
+                                      seed=seed, progress=progress, **attention_settings)
+        tuning = tune_encoder(queries, y, frozen.params(), out / ENCODER_FILE, tune,
+                              progress=progress, log=say)
+        encoder = tuned_encoder(out / ENCODER_FILE)
+        enc = encode_cached(encoder, queries, cache_dir, progress)
+    else:
+        (out / ENCODER_FILE).unlink(missing_ok=True)
+    t0 = time.perf_counter()
     if head == "attention":
         settings = attention_settings
         model = train_attention_head([enc.states[i] for i in rows], y[rows],
@@ -971,7 +1006,7 @@ def train_toolrag(
     if n_examples:
         from tinyagent_ros.retrieval import write_example_store
 
-        examples = write_example_store(out, [train[i] for i in rows], enc.pooled[rows],
+        examples = write_example_store(out, [train[i] for i in rows], store_pooled[rows],
                                        skills, n_examples, seed=seed)  # no empty plans
         say(f"example store: {examples} cases")
     label_counts = y.sum(axis=0)
@@ -987,10 +1022,12 @@ def train_toolrag(
             "unserved_weight": unserved_weight, "unserved_cases": int((~served).sum())},
         "implied": implied,
         "encoder": {
-            "name": encoder.onnx_path.parent.name + "/" + encoder.onnx_path.name,
+            "name": (ENCODER_FILE if tuning else
+                     encoder.onnx_path.parent.name + "/" + encoder.onnx_path.name),
             "sha256": encoder.sha256,
             "features": "last_hidden_state token states (attention head) or their "
                         "attention-masked mean, L2-normalised (mlp head)",
+            **({"tuned": tuning} if tuning else {}),
         },
         "head": {"type": head, **settings, "weight_decay": weight_decay,
                  "pos_weight": pos_weight, "seed": seed, "output": "sigmoid per skill"},
@@ -1091,6 +1128,13 @@ def toolrag_cli() -> None:
               help="Learn 'skill A always comes with skill B' rules from the data.")
 @click.option("--examples", "n_examples", default=4000, show_default=True,
               type=click.IntRange(0), help="Cases kept for example retrieval (0: none).")
+@click.option("--tune-encoder", "tune_epochs", default=0.0, show_default=True,
+              type=click.FloatRange(0, 100),
+              help="Also fine-tune the encoder's layers for this many passes over the data "
+                   "(0: keep it frozen). Needs requirements-train.txt; about 10 minutes an "
+                   "epoch of 20,000 commands on 2 cores.")
+@click.option("--tune-lr", default=5e-5, show_default=True,
+              type=click.FloatRange(0, min_open=True), help="Encoder learning rate when tuning.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
               help="Directory to cache encoder outputs in (reruns skip encoding).")
@@ -1099,14 +1143,15 @@ def toolrag_cli() -> None:
 def train_cmd(catalog: str, data: str, out: str, val: str | None, head: str,
               epochs: int | None, hidden: int, lr: float | None, pos_weight: float,
               unserved_weight: float, token_dropout: float, threshold: float, rules: bool,
-              n_examples: int, seed: int, cache_dir: str | None, as_json: bool,
-              quiet: bool) -> None:
-    """Train ToolRAG's classifier head (and example store) for a catalog on a CPU.
+              n_examples: int, tune_epochs: float, tune_lr: float, seed: int,
+              cache_dir: str | None, as_json: bool, quiet: bool) -> None:
+    """Train ToolRAG's classifier (and example store) for a catalog on a CPU.
 
     Labels are the skills of each gold plan. Encodes every command once with
     the installed MiniLM encoder (frozen), then fits the head with numpy; a
-    few minutes for 20,000 commands on 2 cores. Load the result with
-    ToolClassifier.load(DIR) / ExampleRetriever.load(DIR).
+    few minutes for 20,000 commands on 2 cores. With --tune-encoder the
+    encoder's layers are fine-tuned too (torch) and saved beside the head.
+    Load the result with ToolClassifier.load(DIR) / ExampleRetriever.load(DIR).
 
     \b
     Example:
@@ -1116,12 +1161,18 @@ def train_cmd(catalog: str, data: str, out: str, val: str | None, head: str,
         if not quiet:
             click.echo(msg, err=True)
 
+    tune = None
+    if tune_epochs:
+        from tinyagent_ros.training.encoder_tuning import TuneSettings
+
+        tune = TuneSettings(epochs=tune_epochs, lr=tune_lr, seed=seed)
     try:
         meta = train_toolrag(catalog, data, out, val_jsonl=val, head=head, epochs=epochs,
                              hidden=hidden, lr=lr, pos_weight=pos_weight,
                              unserved_weight=unserved_weight, token_dropout=token_dropout,
                              threshold=threshold, rules=rules, n_examples=n_examples,
-                             seed=seed, cache_dir=cache_dir, progress=not quiet, log=say)
+                             seed=seed, tune=tune, cache_dir=cache_dir, progress=not quiet,
+                             log=say)
     except (ToolRAGError, EncoderError) as err:
         raise click.ClickException(str(err)) from None
     if as_json:
