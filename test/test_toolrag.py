@@ -336,7 +336,6 @@ def test_exported_layers_with_installed_word_vectors_reproduce_the_installed_enc
     # layers, fed word vectors read from the fp32 safetensors, must give the same sentence
     # embeddings as the installed int8 ONNX (a wrong vector table or mask would not).
     _training_extras()
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoModel
 
     from tinyagent_ros.encoder import (
@@ -350,7 +349,7 @@ def test_exported_layers_with_installed_word_vectors_reproduce_the_installed_enc
 
     model = AutoModel.from_pretrained(str(encoder_asset_dir()), attn_implementation="eager")
     path = tmp_path / "encoder.onnx"
-    assert export_onnx(model, path, quantize_dynamic, QuantType) < 15 << 20
+    assert export_onnx(model, path) < 15 << 20
     ours, installed = tuned_encoder(path), default_encoder()
     texts = ["go to Alice", "ping me at five to call mom",
              "could you grab the red mug from the kitchen and bring it to Bob?"]

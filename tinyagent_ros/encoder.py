@@ -65,7 +65,6 @@ class Encoder:
         max_batch: int | None = None,
     ) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.onnx_path = Path(onnx_path)
         self.tokenizer_path = Path(tokenizer_path)
@@ -73,12 +72,7 @@ class Encoder:
             if not path.is_file():
                 raise EncoderError(f"encoder file not found: {path}")
         self._sha256 = sha256
-        try:
-            self.tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
-        except Exception as err:  # noqa: BLE001 - tokenizers raises plain Exception
-            raise EncoderError(f"cannot read tokenizer {self.tokenizer_path}: {err}") from None
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(MAX_LENGTH)
+        self.tokenizer = load_tokenizer(self.tokenizer_path)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
@@ -116,12 +110,7 @@ class Encoder:
 
     def _run(self, ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Last hidden states (B, T, d) and the 0/1 mask (B, T) of a padded batch."""
-        width = max(len(x) for x in ids)
-        input_ids = np.zeros((len(ids), width), dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for row, seq in enumerate(ids):
-            input_ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
+        input_ids, mask = pad_ids(ids)
         feeds: dict[str, np.ndarray] = {"attention_mask": mask}
         if self.word_vectors is not None:
             feeds["inputs_embeds"] = np.asarray(self.word_vectors[input_ids], dtype=np.float32)
@@ -214,6 +203,30 @@ class Encoder:
         return self.encode_one(text)[1]
 
 
+def load_tokenizer(path: str | os.PathLike[str]) -> Any:
+    """The MiniLM tokenizer without the shipped file's fixed padding, truncating at MAX_LENGTH."""
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as err:  # noqa: BLE001 - tokenizers raises plain Exception
+        raise EncoderError(f"cannot read tokenizer {path}: {err}") from None
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(MAX_LENGTH)
+    return tokenizer
+
+
+def pad_ids(ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest with 0 ([PAD]), and the 0/1 mask: two (B, T) int64."""
+    width = max(len(x) for x in ids)
+    input_ids = np.zeros((len(ids), width), dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for row, seq in enumerate(ids):
+        input_ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return input_ids, mask
+
+
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Attention-masked mean over tokens, L2-normalised: (B, T, d), (B, T) -> (B, d)."""
     m = mask[:, :, None].astype(np.float32)
@@ -265,18 +278,22 @@ def read_tensor(path: str | os.PathLike[str], name: str) -> np.ndarray:
         raise EncoderError(f"cannot read tensor {name!r} from {path}: {err}") from None
 
 
-def encoder_asset_dir() -> Path:
-    """The folder holding the installed fp32 encoder (config.json, model.safetensors,
-    tokenizer.json), which transformers loads for tuning.
-    """
+def _installed(*assets: str) -> list[Path]:
+    """The installed files of these assets; ``EncoderError`` naming the install command."""
     from tinyagent_ros.models import ModelError, load_manifest, model_path
 
     try:
         manifest = load_manifest()
-        paths = [model_path(a, manifest=manifest)
-                 for a in (FP32_ASSET, CONFIG_ASSET, TOKENIZER_ASSET)]
+        return [model_path(a, manifest=manifest) for a in assets]
     except ModelError as err:
         raise EncoderError(str(err)) from None
+
+
+def encoder_asset_dir() -> Path:
+    """The folder holding the installed fp32 encoder (config.json, model.safetensors,
+    tokenizer.json), which transformers loads for tuning.
+    """
+    paths = _installed(FP32_ASSET, CONFIG_ASSET, TOKENIZER_ASSET)
     if len({p.parent for p in paths}) != 1:
         raise EncoderError(f"the encoder files are not in one folder: {', '.join(map(str, paths))}")
     return paths[0].parent
@@ -286,14 +303,7 @@ def tuned_encoder(onnx_path: str | os.PathLike[str], sha256: str | None = None) 
     """An encoder whose ONNX graph takes word vectors (a classifier's tuned layers): the
     vectors come from the installed fp32 weights, which tuning kept frozen.
     """
-    from tinyagent_ros.models import ModelError, load_manifest, model_path
-
-    try:
-        manifest = load_manifest()
-        tok = model_path(TOKENIZER_ASSET, manifest=manifest)
-        weights = model_path(FP32_ASSET, manifest=manifest)
-    except ModelError as err:
-        raise EncoderError(str(err)) from None
+    tok, weights = _installed(TOKENIZER_ASSET, FP32_ASSET)
     return Encoder(onnx_path, tok, sha256=sha256, word_vectors=read_tensor(weights, WORD_VECTORS),
                    max_batch=1)
 
@@ -301,11 +311,7 @@ def tuned_encoder(onnx_path: str | os.PathLike[str], sha256: str | None = None) 
 def encoder_available() -> str | None:
     """None when the default encoder is installed, else the reason it is not (for skips)."""
     try:
-        from tinyagent_ros.models import ModelError, load_manifest, model_path
-
-        manifest = load_manifest()
-        model_path(ONNX_ASSET, manifest=manifest)
-        model_path(TOKENIZER_ASSET, manifest=manifest)
-    except (ModelError, EncoderError) as err:
+        _installed(ONNX_ASSET, TOKENIZER_ASSET)
+    except EncoderError as err:
         return str(err)
     return None

@@ -938,16 +938,19 @@ def train_toolrag(
     model: AnyHead
     attention_settings = {"attention": attention, "epochs": epochs or 8, "lr": lr or 3e-3,
                           "batch_size": batch_size or 64, "token_dropout": token_dropout}
+
+    def attention_head(states: Sequence[np.ndarray]) -> AttentionHead:
+        return train_attention_head([states[i] for i in rows], y[rows],
+                                    weight_decay=weight_decay, pos_weight=pos_weight,
+                                    seed=seed, progress=progress, **attention_settings)
+
     store_pooled = enc.pooled  # the example retriever embeds with the installed encoder
     tuning: dict[str, Any] | None = None
     if tune is not None:
         from tinyagent_ros.training.encoder_tuning import tune_encoder
 
-        frozen = train_attention_head([enc.states[i] for i in rows], y[rows],
-                                      weight_decay=weight_decay, pos_weight=pos_weight,
-                                      seed=seed, progress=progress, **attention_settings)
-        tuning = tune_encoder(queries, y, frozen.params(), out / ENCODER_FILE, tune,
-                              progress=progress, log=say)
+        tuning = tune_encoder(queries, y, attention_head(enc.states).params(),
+                              out / ENCODER_FILE, tune, progress=progress, log=say)
         encoder = tuned_encoder(out / ENCODER_FILE)
         enc = encode_cached(encoder, queries, cache_dir, progress)
     else:
@@ -955,9 +958,7 @@ def train_toolrag(
     t0 = time.perf_counter()
     if head == "attention":
         settings = attention_settings
-        model = train_attention_head([enc.states[i] for i in rows], y[rows],
-                                     weight_decay=weight_decay, pos_weight=pos_weight,
-                                     seed=seed, progress=progress, **settings)
+        model = attention_head(enc.states)
     else:
         settings = {"hidden": hidden, "epochs": epochs or 30, "lr": lr or 2e-3,
                     "batch_size": batch_size or 128}

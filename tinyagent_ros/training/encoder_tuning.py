@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyagent_ros.encoder import MAX_LENGTH, EncoderError, encoder_asset_dir
+from tinyagent_ros.encoder import EncoderError, encoder_asset_dir, load_tokenizer, pad_ids
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,9 @@ def tune_encoder(
     ``init_head``: the attention head's weights fitted on the frozen encoder.
     Returns a report (settings, steps, losses, seconds, file size).
     """
-    try:
+    try:  # all of them now, not after ten minutes of tuning
+        import onnx  # noqa: F401 - the export and the quantizer need it
         import torch
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from tokenizers import Tokenizer
         from transformers import AutoModel
     except ImportError as err:
         raise EncoderError(f"tuning the encoder needs the training extras ({err}); "
@@ -110,10 +109,7 @@ def tune_encoder(
     if settings.threads:
         torch.set_num_threads(settings.threads)
     src = encoder_asset_dir()
-    tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(MAX_LENGTH)
-    ids = [e.ids for e in tokenizer.encode_batch(list(queries))]
+    ids = [e.ids for e in load_tokenizer(src / "tokenizer.json").encode_batch(list(queries))]
     model = AutoModel.from_pretrained(str(src), attn_implementation="eager")
     model.embeddings.word_embeddings.weight.requires_grad_(False)
     head = _torch_head(init_head)
@@ -146,15 +142,10 @@ def tune_encoder(
     try:
         while step < steps:
             for batch in _batches([len(x) for x in ids], settings.batch_size, rng):
-                width = max(len(ids[i]) for i in batch)
-                x = torch.zeros((len(batch), width), dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.bool)
-                for row, i in enumerate(batch):
-                    x[row, : len(ids[i])] = torch.tensor(ids[i])
-                    mask[row, : len(ids[i])] = True
-                states = model(input_ids=x, attention_mask=mask.long(),
+                x, mask = (torch.from_numpy(a) for a in pad_ids([ids[i] for i in batch]))
+                states = model(input_ids=x, attention_mask=mask,
                                token_type_ids=torch.zeros_like(x)).last_hidden_state
-                loss = loss_fn(head(states, mask), y[batch])
+                loss = loss_fn(head(states, mask.bool()), y[batch])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -172,7 +163,7 @@ def tune_encoder(
     tune_s = time.perf_counter() - started
     say(f"tuned the encoder for {steps} steps in {tune_s:.0f} s "
         f"(loss {np.mean(losses[:50]):.4f} -> {np.mean(losses[-50:]):.4f})")
-    size = export_onnx(model, out_onnx, quantize_dynamic, QuantType)
+    size = export_onnx(model, out_onnx)
     say(f"wrote {out_onnx} ({size / 1e6:.1f} MB, int8)")
     return {
         **asdict(settings),
@@ -185,10 +176,10 @@ def tune_encoder(
     }
 
 
-def export_onnx(model: Any, out_onnx: str | os.PathLike[str], quantize_dynamic: Any,
-                quant_type: Any) -> int:
+def export_onnx(model: Any, out_onnx: str | os.PathLike[str]) -> int:
     """Write ``model`` (a transformers BertModel) as int8 ONNX: (word vectors, mask) -> states."""
     import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
 
     class Layers(torch.nn.Module):
         def __init__(self) -> None:
@@ -220,7 +211,7 @@ def export_onnx(model: Any, out_onnx: str | os.PathLike[str], quantize_dynamic: 
                     dynamic_axes={"inputs_embeds": axes, "attention_mask": axes,
                                   "last_hidden_state": axes})
             partial = out.with_name(out.name + ".partial")
-            quantize_dynamic(str(fp32), str(partial), weight_type=quant_type.QInt8,
+            quantize_dynamic(str(fp32), str(partial), weight_type=QuantType.QInt8,
                              per_channel=True)
         finally:
             logging.disable(logging.NOTSET)
