@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -426,6 +427,60 @@ def test_a_step_with_a_nan_loss_is_skipped_and_a_run_of_them_stops(tiny_model, d
     with pytest.raises(TrainingError, match="dtype must be one of float32, bfloat16"):
         train_planner(TrainSettings(out_dir=str(tmp_path / "c"), dtype="float16", **common),
                       log=None)
+
+
+def _rejected(plan: str) -> str | None:
+    """A wrong but complete plan: the gold one with its first quoted place or name changed."""
+    wrong = re.sub(r'"(?!\$)[^"]+"', '"the attic"', plan, count=1)
+    return wrong if wrong != plan else None
+
+
+def test_dpo_prefers_the_gold_plan_over_the_models_own(tiny_model, data_dir, tmp_path):
+    import torch
+    from click.testing import CliRunner
+
+    from tinyagent_ros.training.cli import train_cli
+    from tinyagent_ros.training.lora import TrainingDataError, TrainSettings, train_planner
+    from tinyagent_ros.training.mining import rejected_plans
+
+    train = load_cases(data_dir / "robot_train.jsonl")
+    rows = [{"id": c.id, "verdict": "wrong_arguments", "plan": _rejected(c.plan)}
+            for c in train if _rejected(c.plan)][:6]
+    rows += [{"id": train[0].id, "verdict": "correct", "plan": train[0].plan},
+             {"id": "cut-short", "verdict": "invalid", "plan": '1. navigate_to("$1")\n'}]
+    rows[0]["plan"] = rows[0]["plan"].replace("<END_OF_PLAN>", "")  # unfinished: not a pair
+    prefs = tmp_path / "cases.jsonl"
+    prefs.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert set(rejected_plans(prefs)) == {r["id"] for r in rows[1:6]}
+
+    common = dict(catalog="robot", data_dir=str(data_dir), base_hf=str(tiny_model), steps=6,
+                  batch=2, grad_accum=1, lr=2e-2, rank=4, alpha=8, max_len=4096,
+                  checkpoint_every=0, threads=2, progress=False, warmup_steps=1, seed=3,
+                  p_all_skills=1.0, preferences=str(prefs), dpo_beta=0.5)
+    # "cut-short" is no complete plan, so the file's only stranger is ignored
+    res = train_planner(TrainSettings(out_dir=str(tmp_path / "dpo"), **common), log=None)
+    assert res.examples == 5 and res.steps == 6
+    assert all({"margin", "won"} <= set(r) for r in res.log)
+    assert res.log[0]["margin"] == pytest.approx(0.0, abs=0.05)  # policy == reference at start
+    assert sum(r["margin"] for r in res.log[-2:]) > 0.5, res.log
+    cfg = json.loads((tmp_path / "dpo" / "training_config.json").read_text())
+    assert cfg["objective"] == "dpo" and cfg["cases"] == 5
+    assert cfg["settings"]["preferences"] == str(prefs)
+    assert all(torch.isfinite(w).all() for w in _adapter_weights(tmp_path / "dpo").values())
+
+    stranger = tmp_path / "stranger.jsonl"
+    stranger.write_text(json.dumps({"id": "nope", "verdict": "wrong_skills",
+                                    "plan": "1. join()<END_OF_PLAN>"}) + "\n")
+    with pytest.raises(TrainingDataError, match="1 case\\(s\\) not in the training split.*'nope'"):
+        train_planner(TrainSettings(out_dir=str(tmp_path / "x"),
+                                    **{**common, "preferences": str(stranger)}), log=None)
+    all_right = tmp_path / "all_right.jsonl"
+    all_right.write_text(json.dumps(rows[6]) + "\n")
+    run = CliRunner().invoke(train_cli, [
+        "planner", "--data", str(data_dir), "--out", str(tmp_path / "y"), "--base-hf",
+        str(tiny_model), "--preferences", str(all_right), "--steps", "1"])
+    assert run.exit_code == 1 and "no complete wrong plan" in run.output
+    assert len(run.output.strip().splitlines()) == 1, run.output
 
 
 def test_an_adapter_trained_elsewhere_exports_against_the_same_installed_base(tmp_path):

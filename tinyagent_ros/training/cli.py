@@ -60,6 +60,13 @@ def train_cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--examples-k", type=int, default=0, show_default=True,
               help="In-context examples per prompt (0 = short prompts).")
+@click.option("--preferences", type=click.Path(dir_okay=False, exists=True),
+              help="Train with DPO instead: tinyagent bench --out verdicts over training "
+                   "commands; each complete wrong plan is rejected beside its gold plan.")
+@click.option("--dpo-beta", type=float, default=0.1, show_default=True,
+              help="DPO's beta: how far from the starting adapter the log-ratios may move.")
+@click.option("--sft-weight", type=float, default=1.0, show_default=True,
+              help="With --preferences: weight of the gold plans' mean token loss.")
 @click.option("--skills-min", type=int, default=5, show_default=True)
 @click.option("--skills-max", type=int, default=7, show_default=True)
 @click.option("--p-all-skills", type=float, default=0.1, show_default=True,
@@ -85,12 +92,18 @@ def planner_cmd(**kw: object) -> None:
     """Train a LoRA adapter on DATA/{catalog}_train.jsonl with the runtime prompt.
 
     Prompts list the gold skills plus random others (5-7 in all), exactly as
-    the planner builds them; loss is on the plan tokens only.
+    the planner builds them; loss is on the plan tokens only. With
+    --preferences, DPO on the planner's own wrong plans against the gold ones
+    (give --p-all-skills 1 when the plans were made with every skill listed,
+    the `grammar` tool mode).
 
     \b
     Example:
       tinyagent train planner --catalog robot --data /tmp/syn --out out/lora-robot \\
           --steps 300 --checkpoint-every 50
+      tinyagent bench --dataset slice.jsonl --out cases.jsonl   # slice of robot_train.jsonl
+      tinyagent train planner --data /tmp/syn --out out/dpo --preferences cases.jsonl \\
+          --init-adapter models/adapters/planner-0.5b-robot.gguf --p-all-skills 1
     """
     _need_torch()
     from tinyagent_ros.training.examples import TrainingDataError

@@ -17,6 +17,16 @@ are computed without gradient, with the current adapter, and every example
 runs only its own suffix (skills, question, plan) on top of them. The forward
 pass is exact; the only change is that no gradient flows into the adapter
 through the shared prefix. This cuts CPU time per example roughly in half.
+
+``preferences`` (a ``tinyagent bench --out`` file over training commands)
+switches the objective to DPO (Rafailov et al., 2023), the stretch goal of
+issue 9: each command the planner got wrong pairs the gold plan (chosen) with
+the complete plan the planner wrote (rejected), under the same runtime prompt.
+The reference is the starting adapter, scored once before the first step. The
+loss is ``-log sigmoid(beta * (chosen gain - rejected gain))``, where a gain is
+a plan's summed log-probability now minus under the reference, plus
+``sft_weight`` times the chosen plan's mean token loss, which keeps the gold
+plan's own likelihood from sinking with the rejected one's.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from tinyagent_ros.training.examples import (
     split_files,
     verify_token_match,
 )
+from tinyagent_ros.training.mining import rejected_plans
 
 #: LoRA targets: all attention and MLP projections of Qwen2/Llama-style models.
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -86,6 +97,10 @@ class TrainSettings:
     max_grad_norm: float = 1.0
     seed: int = 0
     examples_k: int = 0
+    #: ``tinyagent bench --out`` verdicts over training commands: train with DPO on them.
+    preferences: str | None = None
+    dpo_beta: float = 0.1
+    sft_weight: float = 1.0
     skills_min: int = 5
     skills_max: int = 7
     min_negatives: int = 1
@@ -413,20 +428,21 @@ class _Stepper:
             self._kv[cat] = [(layer.keys, layer.values) for layer in cache.layers]
         return self._kv[cat]
 
-    def loss_sum(self, idx: Sequence[int]) -> tuple[Any, int, int]:
-        """Summed cross-entropy of the plan tokens of these examples, tokens run, tokens covered."""
+    def logps(self, idx: Sequence[int]) -> tuple[Any, int, int]:
+        """Each example's summed plan-token log-probability (``idx`` order), tokens run, covered."""
         import torch
         import torch.nn.functional as F
         from transformers.cache_utils import DynamicCache
 
         lm = self._lm()
         groups: dict[str, list[int]] = {}
-        for i in idx:
+        for pos, i in enumerate(idx):
             key = self.catalogs[i] if self.catalogs[i] in self.prefix else ""
-            groups.setdefault(key, []).append(i)
-        total = None
+            groups.setdefault(key, []).append(pos)
+        out = torch.zeros(len(idx), device=self.device)
         ran = covered = 0
-        for key, members in groups.items():
+        for key, positions in groups.items():
+            members = [idx[pos] for pos in positions]
             p = len(self.prefix[key]) if key else 0
             seqs = [self.examples[i].input_ids[p:] for i in members]
             labs = [self.examples[i].labels[p:] for i in members]
@@ -453,16 +469,93 @@ class _Stepper:
             shift = labels[:, 1:]
             keep = shift != IGNORE
             logits = lm.lm_head(hidden[:, :-1][keep])
-            loss = F.cross_entropy(logits.float(), shift[keep], reduction="sum")
-            total = loss if total is None else total + loss
+            token_logps = -F.cross_entropy(logits.float(), shift[keep], reduction="none")
+            rows = torch.as_tensor(positions, device=self.device)[keep.nonzero()[:, 0]]
+            out = out.index_add(0, rows, token_logps)
             ran += int(sum(len(s) for s in seqs))
             covered += int(sum(len(self.examples[i].input_ids) for i in members))
-        assert total is not None
-        return total, ran, covered
+        return out, ran, covered
+
+    def loss_sum(self, idx: Sequence[int]) -> tuple[Any, int, int]:
+        """Summed cross-entropy of the plan tokens of these examples, tokens run, tokens covered."""
+        logps, ran, covered = self.logps(idx)
+        return -logps.sum(), ran, covered
 
     def n_target(self, idx: Sequence[int]) -> int:
         """Loss tokens of these examples."""
         return sum(self.examples[i].n_target for i in idx)
+
+
+class _TokenLoss:
+    """Supervised fine-tuning: the mean token loss of the gold plans."""
+
+    def __init__(self, stepper: _Stepper) -> None:
+        self.stepper = stepper
+        self.items = len(stepper.examples)
+
+    def scale(self, batches: Sequence[Sequence[int]]) -> float:
+        """What a step's summed loss is divided by: its plan tokens."""
+        return float(sum(self.stepper.n_target(b) for b in batches))
+
+    def loss(self, mb: Sequence[int]) -> tuple[Any, int, int, dict[str, float]]:
+        """Summed loss of a micro-batch, tokens run and covered, and nothing else to log."""
+        loss, ran, covered = self.stepper.loss_sum(mb)
+        return loss, ran, covered, {}
+
+
+class _PreferenceLoss:
+    """DPO on pairs: example ``2k`` is pair k's chosen (gold) plan, ``2k + 1`` its rejected one."""
+
+    def __init__(self, stepper: _Stepper, reference: Any, beta: float, sft_weight: float) -> None:
+        self.stepper = stepper
+        self.reference = reference
+        self.beta = beta
+        self.sft_weight = sft_weight
+        self.items = len(stepper.examples) // 2
+
+    def scale(self, batches: Sequence[Sequence[int]]) -> float:
+        """What a step's summed loss is divided by: its pairs."""
+        return float(sum(len(b) for b in batches))
+
+    def loss(self, mb: Sequence[int]) -> tuple[Any, int, int, dict[str, float]]:
+        """Summed DPO (+ chosen token) loss of a micro-batch of pairs.
+
+        Also logged: the summed reward margin, and how many pairs' chosen plan
+        gained more than their rejected one.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        idx = [2 * k for k in mb] + [2 * k + 1 for k in mb]
+        logps, ran, covered = self.stepper.logps(idx)
+        m = len(mb)
+        gain = logps - self.reference[idx]
+        margin = self.beta * (gain[:m] - gain[m:])
+        loss = -F.logsigmoid(margin).sum()
+        if self.sft_weight:
+            tokens = torch.tensor([float(self.stepper.examples[i].n_target) for i in idx[:m]],
+                                  device=logps.device)
+            loss = loss + self.sft_weight * (-logps[:m] / tokens).sum()
+        return loss, ran, covered, {"margin": float(margin.detach().sum()),
+                                    "won": float((margin.detach() > 0).sum())}
+
+
+def reference_logps(stepper: _Stepper, batch: int) -> Any:
+    """Every example's plan log-probability under the current (starting) adapter, no dropout."""
+    import torch
+
+    model = stepper.model
+    was_training = model.training
+    model.eval()
+    stepper.begin_step()
+    parts = []
+    with torch.no_grad():
+        for start in range(0, len(stepper.examples), batch):
+            idx = list(range(start, min(start + batch, len(stepper.examples))))
+            parts.append(stepper.logps(idx)[0])
+    stepper.begin_step()
+    model.train(was_training)
+    return torch.cat(parts)
 
 
 # --------------------------------------------------------------------------- training
@@ -514,8 +607,16 @@ def train_planner(settings: TrainSettings | None = None,
     files = split_files(settings.data_dir, settings.catalog, "train")
     try:
         cases = load_split(settings.data_dir, settings.catalog, "train", settings.limit)
+        rejected = rejected_plans(settings.preferences) if settings.preferences else None
     except (OSError, ValueError) as err:
         raise TrainingError(str(err)) from None
+    if rejected is not None:
+        known = {case.id for case in cases}
+        unknown = sorted(set(rejected) - known)
+        if unknown:
+            raise TrainingDataError(f"{settings.preferences}: {len(unknown)} case(s) not in the "
+                                    f"training split, e.g. {unknown[0]!r}")
+        cases = [case for case in cases if case.id in rejected]
     pairs, skipped = build_pairs(cases, settings.pair_settings())
     for why in skipped[:5]:
         say(f"skipped {why}")
@@ -541,17 +642,22 @@ def train_planner(settings: TrainSettings | None = None,
     cats: list[str] = []
     too_long = 0
     for pair in pairs:
-        enc = encode_pair(tok, pair, settings.max_len, add_bos=add_bos)
-        if enc is None:
+        group = [pair]
+        if rejected is not None:
+            if rejected[pair.case_id] == pair.target:
+                continue
+            group.append(dataclasses.replace(pair, target=rejected[pair.case_id]))
+        encs = [encode_pair(tok, p, settings.max_len, add_bos=add_bos) for p in group]
+        if any(enc is None for enc in encs):
             too_long += 1
             continue
-        encoded.append(enc)
-        cats.append(pair.catalog)
+        encoded.extend(e for e in encs if e is not None)
+        cats.extend(pair.catalog for _ in encs)
     if too_long:
         say(f"dropped {too_long} examples longer than max_len={settings.max_len}")
     if not encoded:
         raise TrainingDataError("every example is longer than max_len")
-    n = len(encoded)
+    n = len(encoded) if rejected is None else len(encoded) // 2
     per_step = settings.batch * settings.grad_accum
     total_steps = settings.steps or max(1, math.ceil(settings.epochs * n / per_step))
 
@@ -564,6 +670,13 @@ def train_planner(settings: TrainSettings | None = None,
     if settings.init_adapter:
         init_record = load_init_adapter(Path(settings.init_adapter), model, lora)
         say(f"starting from adapter {settings.init_adapter}")
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    stepper = _Stepper(model, encoded, cats, int(pad_id), device, settings.prefix_cache)
+    objective: _TokenLoss | _PreferenceLoss = _TokenLoss(stepper)
+    if rejected is not None:
+        say(f"scoring {n} preference pairs with the starting adapter ...")
+        objective = _PreferenceLoss(stepper, reference_logps(stepper, max(1, settings.batch)),
+                                    settings.dpo_beta, settings.sft_weight)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in params)
@@ -582,8 +695,6 @@ def train_planner(settings: TrainSettings | None = None,
         else:
             say("no checkpoint to resume from; starting at step 0")
 
-    pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    stepper = _Stepper(model, encoded, cats, int(pad_id), device, settings.prefix_cache)
     config = {
         "settings": {k: (list(v) if isinstance(v, tuple) else v)
                      for k, v in dataclasses.asdict(settings).items()},
@@ -597,6 +708,7 @@ def train_planner(settings: TrainSettings | None = None,
                       "min_negatives": settings.min_negatives,
                       "p_all_skills": settings.p_all_skills},
         "examples_k": settings.examples_k,
+        "objective": "sft" if rejected is None else "dpo",
         "seed": settings.seed,
         "cases": len(cases), "examples": n, "skipped": len(skipped), "too_long": too_long,
         "prompt_tokens_mean": sum(e.n_prompt for e in encoded) / n,
@@ -632,16 +744,19 @@ def train_planner(settings: TrainSettings | None = None,
                 break
             t0 = time.monotonic()
             batches = step_batches(step, n, settings.batch, settings.grad_accum, settings.seed)
-            n_tgt = sum(stepper.n_target(b) for b in batches)
+            scale = objective.scale(batches)
             stepper.begin_step()
             loss_value = 0.0
             ran = covered = 0
+            logged: dict[str, float] = {}
             for mb in batches:
-                loss, r, c = stepper.loss_sum(mb)
-                (loss / n_tgt).backward()
-                loss_value += float(loss.detach()) / n_tgt
+                loss, r, c, extra = objective.loss(mb)
+                (loss / scale).backward()
+                loss_value += float(loss.detach()) / scale
                 ran += r
                 covered += c
+                for key, value in extra.items():
+                    logged[key] = logged.get(key, 0.0) + value / scale
             grad_norm = torch.nn.utils.clip_grad_norm_(params, settings.max_grad_norm)
             # a NaN/inf step would poison every weight: skip it, keep the schedule and data order
             finite = math.isfinite(loss_value) and math.isfinite(float(grad_norm))
@@ -661,8 +776,9 @@ def train_planner(settings: TrainSettings | None = None,
                    "lr": scheduler.get_last_lr()[0],
                    "grad_norm": round(float(grad_norm), 4) if finite else None,
                    "s": round(dt_step, 2),
-                   "tokens": covered, "computed_tokens": ran, "target_tokens": n_tgt,
-                   "tok_s": round(covered / dt_step, 1)}
+                   "tokens": covered, "computed_tokens": ran,
+                   "tok_s": round(covered / dt_step, 1),
+                   **{key: round(value, 4) for key, value in logged.items()}}
             if not finite:
                 row["skipped"] = "loss or gradient not finite"
             history.append(row)

@@ -6,6 +6,11 @@ from a plan it already wrote. Planning part of the training split with the
 shipped planner (``tinyagent bench --out CASES``) finds the ones it misses;
 training on those, mixed with as many it gets right so that nothing is
 forgotten, spends every step on a real mistake.
+
+The same verdict file also holds the plans the planner wrote. A wrong but
+complete plan beside the gold one is a preference pair (``rejected_plans``):
+preference training (DPO, :mod:`tinyagent_ros.training.lora`) pushes the
+model away from its own mistake instead of only toward the gold plan.
 """
 
 from __future__ import annotations
@@ -17,7 +22,11 @@ from pathlib import Path
 
 from tinyagent_ros.datagen.generate import case_json
 from tinyagent_ros.dataset import Case, load_cases, read_jsonl
+from tinyagent_ros.plan import END_OF_PLAN
 from tinyagent_ros.training.examples import TrainingDataError
+
+#: Verdicts of plans that parsed and ran to ``join()`` but are not the gold plan.
+WRONG_PLANS = ("wrong_skills", "wrong_arguments", "wrong_dependencies")
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,27 @@ def read_verdicts(cases_file: str | Path) -> dict[str, str]:
                 f"{cases_file}:{n}: not a case line of tinyagent bench --out "
                 "(needs id and verdict)") from None
     return verdicts
+
+
+def rejected_plans(cases_file: str | Path) -> dict[str, str]:
+    """Case id -> the plan the planner wrote, for its complete but wrong plans.
+
+    Invalid plans are left out: their text stops where the parser gave up, so it
+    is not something the model would end there.
+    """
+    rejected: dict[str, str] = {}
+    for n, row in read_jsonl(cases_file):
+        try:
+            case_id, verdict, plan = str(row["id"]), str(row["verdict"]), row["plan"]
+        except (KeyError, TypeError):
+            raise TrainingDataError(
+                f"{cases_file}:{n}: not a case line of tinyagent bench --out "
+                "(needs id, verdict and plan)") from None
+        if verdict in WRONG_PLANS and isinstance(plan, str) and plan.endswith(END_OF_PLAN):
+            rejected[case_id] = plan
+    if not rejected:
+        raise TrainingDataError(f"{cases_file}: no complete wrong plan to learn from")
+    return rejected
 
 
 def hard_examples(cases_file: str | Path, train_file: str | Path, passed_ratio: float = 1.0,
