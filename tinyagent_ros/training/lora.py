@@ -540,17 +540,20 @@ class _PreferenceLoss:
                                     "won": float((margin.detach() > 0).sum())}
 
 
-def reference_logps(stepper: _Stepper, batch: int) -> Any:
+def reference_logps(stepper: _Stepper, batch: int, progress: bool = False) -> Any:
     """Every example's plan log-probability under the current (starting) adapter, no dropout."""
     import torch
+    from tqdm import tqdm
 
     model = stepper.model
     was_training = model.training
     model.eval()
     stepper.begin_step()
     parts = []
+    starts = range(0, len(stepper.examples), batch)
     with torch.no_grad():
-        for start in range(0, len(stepper.examples), batch):
+        for start in tqdm(starts, desc="reference", unit="batch", disable=not progress,
+                          dynamic_ncols=True):
             idx = list(range(start, min(start + batch, len(stepper.examples))))
             parts.append(stepper.logps(idx)[0])
     stepper.begin_step()
@@ -675,8 +678,8 @@ def train_planner(settings: TrainSettings | None = None,
     objective: _TokenLoss | _PreferenceLoss = _TokenLoss(stepper)
     if rejected is not None:
         say(f"scoring {n} preference pairs with the starting adapter ...")
-        objective = _PreferenceLoss(stepper, reference_logps(stepper, max(1, settings.batch)),
-                                    settings.dpo_beta, settings.sft_weight)
+        reference = reference_logps(stepper, max(1, settings.batch), settings.progress)
+        objective = _PreferenceLoss(stepper, reference, settings.dpo_beta, settings.sft_weight)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in params)
