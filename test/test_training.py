@@ -7,7 +7,6 @@ tested when the llama-cpp-python sdist is already in the cache (no download).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import re
@@ -434,33 +433,6 @@ def _rejected(plan: str) -> str | None:
     """A wrong but complete plan: the gold one with its first quoted place or name changed."""
     wrong = re.sub(r'"(?!\$)[^"]+"', '"the attic"', plan, count=1)
     return wrong if wrong != plan else None
-
-
-def test_dpo_scores_only_the_step_where_the_plans_part(tiny_model, cases):
-    from transformers import AutoTokenizer
-
-    from tinyagent_ros.training.examples import (
-        TrainingDataError,
-        divergent_step,
-        encode_pair,
-    )
-
-    tok = AutoTokenizer.from_pretrained(tiny_model)
-    pair = build_pairs([cases[1]], PairSettings(p_all_skills=1.0))[0][0]
-    assert pair.target.splitlines()[1] == '2. find_object("water bottle")'
-    wrong = pair.target.replace('find_object("water bottle")', 'find_object("bottle")')
-    chosen, rejected = (encode_pair(tok, p) for p in (pair, dataclasses.replace(pair,
-                                                                                target=wrong)))
-    step_c, step_r = divergent_step(chosen, rejected, tok)
-    for full, step, line in ((chosen, step_c, 'water bottle")\n'),
-                             (rejected, step_r, 'bottle")\n')):
-        kept = [t for t in step.labels if t != IGNORE]
-        assert step.input_ids == full.input_ids and step.n_target == len(kept) < full.n_target
-        assert tok.decode(kept).endswith(line) and "\n" not in tok.decode(kept)[:-1]
-        first = step.labels.index(kept[0])
-        assert step.input_ids[:first] == chosen.input_ids[:first]  # the shared plan start
-    with pytest.raises(TrainingDataError, match="do not part"):
-        divergent_step(chosen, chosen, tok)
 
 
 def test_dpo_prefers_the_gold_plan_over_the_models_own(tiny_model, data_dir, tmp_path):

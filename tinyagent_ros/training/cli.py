@@ -62,8 +62,7 @@ def train_cli() -> None:
               help="In-context examples per prompt (0 = short prompts).")
 @click.option("--preferences", type=click.Path(dir_okay=False, exists=True),
               help="Train with DPO instead: tinyagent bench --out verdicts over training "
-                   "commands; each complete wrong plan is rejected beside its gold plan, "
-                   "both scored on the line where they part.")
+                   "commands; each complete wrong plan is rejected beside its gold plan.")
 @click.option("--dpo-beta", type=float, default=0.1, show_default=True,
               help="DPO's beta: how far from the starting adapter the log-ratios may move.")
 @click.option("--sft-weight", type=float, default=1.0, show_default=True,
@@ -94,9 +93,9 @@ def planner_cmd(**kw: object) -> None:
 
     Prompts list the gold skills plus random others (5-7 in all), exactly as
     the planner builds them; loss is on the plan tokens only. With
-    --preferences, DPO on the planner's own wrong plans against the gold ones,
-    on the step where each pair parts (give --p-all-skills 1 when the plans
-    were made with every skill listed, the `grammar` tool mode).
+    --preferences, DPO on the planner's own wrong plans against the gold ones
+    (give --p-all-skills 1 when the plans were made with every skill listed,
+    the `grammar` tool mode).
 
     \b
     Example:

@@ -320,32 +320,8 @@ class Encoded:
 
     @property
     def n_target(self) -> int:
-        """Tokens that carry loss (the plan and the end-of-turn token, unless narrowed)."""
-        return sum(label != IGNORE for label in self.labels)
-
-
-def divergent_step(chosen: Encoded, rejected: Encoded, tokenizer: Any) -> tuple[Encoded, Encoded]:
-    """Both plans with loss only on the step where they part (Step-DPO, Lai et al., 2024).
-
-    The plans agree up to their first differing token; each keeps its loss from
-    there to the end of that line (the task the model got wrong, against the
-    right one), so the preference is about that decision alone and not about
-    the rest of a plan written after it.
-    """
-    a, b = chosen.input_ids, rejected.input_ids
-    shorter = min(len(a), len(b))
-    fork = next((i for i in range(shorter) if a[i] != b[i]), shorter)
-    if fork < chosen.n_prompt or fork >= shorter:
-        raise TrainingDataError(f"{chosen.case_id}: the plans do not part inside both targets")
-
-    def narrow(enc: Encoded) -> Encoded:
-        end = fork
-        while end < len(enc.input_ids) - 1 and "\n" not in tokenizer.decode([enc.input_ids[end]]):
-            end += 1
-        labels = tuple(t if fork <= i <= end else IGNORE for i, t in enumerate(enc.input_ids))
-        return dataclasses.replace(enc, labels=labels)
-
-    return narrow(chosen), narrow(rejected)
+        """Tokens that carry loss (the plan and the end-of-turn token)."""
+        return len(self.input_ids) - self.n_prompt
 
 
 def encode_pair(tokenizer: Any, pair: TrainingPair, max_len: int | None = None,

@@ -21,15 +21,12 @@ through the shared prefix. This cuts CPU time per example roughly in half.
 ``preferences`` (a ``tinyagent bench --out`` file over training commands)
 switches the objective to DPO (Rafailov et al., 2023), the stretch goal of
 issue 9: each command the planner got wrong pairs the gold plan (chosen) with
-the complete plan the planner wrote (rejected), under the same runtime prompt,
-and both are scored only on the step where they part (Step-DPO: from the first
-differing token to the end of that line; scoring whole plans taught the model
-to drop steps it had right). The reference is the starting adapter, scored
-once before the first step. The loss is ``-log sigmoid(beta * (chosen gain -
-rejected gain))``, where a gain is a step's summed log-probability now minus
-under the reference, plus ``sft_weight`` times the chosen step's mean token
-loss, which keeps the gold step's own likelihood from sinking with the
-rejected one's.
+the complete plan the planner wrote (rejected), under the same runtime prompt.
+The reference is the starting adapter, scored once before the first step. The
+loss is ``-log sigmoid(beta * (chosen gain - rejected gain))``, where a gain is
+a plan's summed log-probability now minus under the reference, plus
+``sft_weight`` times the chosen plan's mean token loss, which keeps the gold
+plan's own likelihood from sinking with the rejected one's.
 """
 
 from __future__ import annotations
@@ -54,7 +51,6 @@ from tinyagent_ros.training.examples import (
     PairSettings,
     TrainingDataError,
     build_pairs,
-    divergent_step,
     encode_pair,
     load_split,
     runtime_add_bos,
@@ -658,11 +654,8 @@ def train_planner(settings: TrainSettings | None = None,
         if any(enc is None for enc in encs):
             too_long += 1
             continue
-        kept = [enc for enc in encs if enc is not None]
-        if rejected is not None:
-            kept = list(divergent_step(kept[0], kept[1], tok))
-        encoded.extend(kept)
-        cats.extend(pair.catalog for _ in kept)
+        encoded.extend(e for e in encs if e is not None)
+        cats.extend(pair.catalog for _ in encs)
     if too_long:
         say(f"dropped {too_long} examples longer than max_len={settings.max_len}")
     if not encoded:
