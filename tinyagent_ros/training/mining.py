@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tinyagent_ros.datagen.generate import case_json
 from tinyagent_ros.dataset import Case, load_cases, read_jsonl
@@ -40,17 +42,21 @@ class HardExamples:
     verdicts: dict[str, int]
 
 
-def read_verdicts(cases_file: str | Path) -> dict[str, str]:
-    """Case id -> verdict, from the per-case lines ``tinyagent bench --out`` writes."""
-    verdicts: dict[str, str] = {}
+def _case_lines(cases_file: str | Path, *fields: str) -> Iterator[tuple[Any, ...]]:
+    """These fields of each per-case line ``tinyagent bench --out`` writes."""
     for n, row in read_jsonl(cases_file):
         try:
-            verdicts[str(row["id"])] = str(row["verdict"])
+            yield tuple(row[name] for name in fields)
         except (KeyError, TypeError):
             raise TrainingDataError(
                 f"{cases_file}:{n}: not a case line of tinyagent bench --out "
-                "(needs id and verdict)") from None
-    return verdicts
+                f"(needs {', '.join(fields[:-1])} and {fields[-1]})") from None
+
+
+def read_verdicts(cases_file: str | Path) -> dict[str, str]:
+    """Case id -> verdict, from the per-case lines ``tinyagent bench --out`` writes."""
+    return {str(case_id): str(verdict)
+            for case_id, verdict in _case_lines(cases_file, "id", "verdict")}
 
 
 def rejected_plans(cases_file: str | Path) -> dict[str, str]:
@@ -59,16 +65,10 @@ def rejected_plans(cases_file: str | Path) -> dict[str, str]:
     Invalid plans are left out: their text stops where the parser gave up, so it
     is not something the model would end there.
     """
-    rejected: dict[str, str] = {}
-    for n, row in read_jsonl(cases_file):
-        try:
-            case_id, verdict, plan = str(row["id"]), str(row["verdict"]), row["plan"]
-        except (KeyError, TypeError):
-            raise TrainingDataError(
-                f"{cases_file}:{n}: not a case line of tinyagent bench --out "
-                "(needs id, verdict and plan)") from None
-        if verdict in WRONG_PLANS and isinstance(plan, str) and plan.endswith(END_OF_PLAN):
-            rejected[case_id] = plan
+    rejected = {str(case_id): plan
+                for case_id, verdict, plan in _case_lines(cases_file, "id", "verdict", "plan")
+                if verdict in WRONG_PLANS and isinstance(plan, str)
+                and plan.endswith(END_OF_PLAN)}
     if not rejected:
         raise TrainingDataError(f"{cases_file}: no complete wrong plan to learn from")
     return rejected
