@@ -17,13 +17,14 @@ from click.testing import CliRunner
 
 from tinyagent_ros import dataset
 from tinyagent_ros.catalog import load_catalog
-from tinyagent_ros.datagen import generate_cases, unserved, write_splits
+from tinyagent_ros.datagen import generate_cases, heldout, unserved, write_splits
 from tinyagent_ros.datagen import numbers as num
+from tinyagent_ros.datagen.added import ADDED
 from tinyagent_ros.datagen.clause import Ctx
 from tinyagent_ros.datagen.cli import data
 from tinyagent_ros.datagen.dates import clock, day, when
 from tinyagent_ros.datagen.generate import generate_samples, generate_unserved, query_key
-from tinyagent_ros.datagen.heldout import REGISTRY
+from tinyagent_ros.datagen.heldout import REGISTRY, Bank
 from tinyagent_ros.datagen.unserved import EMPTY_PLAN
 from tinyagent_ros.plan import parse_plan
 
@@ -110,6 +111,40 @@ def test_every_bank_holds_out_a_part() -> None:
         train_keys = {it.key for it in bank.pool("train")}
         test_keys = {it.key for it in bank.pool("test")}
         assert {it.key for it in bank.items if it.tier == "shared"} == train_keys & test_keys
+
+
+def test_added_phrasings_join_training_and_move_no_item(monkeypatch) -> None:
+    values = [f"say thing {i}" for i in range(20)]
+    before = Bank("test.added.probe", values, kind="template")
+    del REGISTRY["test.added.probe"]
+    monkeypatch.setitem(heldout.ADDED, "test.added.probe", ("a new way", "another way"))
+    after = Bank("test.added.probe", values, kind="template")
+    del REGISTRY["test.added.probe"]
+    tiers = [(it.key, it.tier) for it in after.items]
+    assert tiers[:20] == [(it.key, it.tier) for it in before.items]
+    assert tiers[20:] == [("a new way", "train"), ("another way", "train")]
+    assert after.pool("test") == before.pool("test")
+    monkeypatch.setitem(heldout.ADDED, "test.added.probe", ("say thing 3",))
+    with pytest.raises(ValueError, match="duplicate keys"):
+        Bank("test.added.probe", values, kind="template")
+
+
+def test_added_phrasings_fit_their_banks() -> None:
+    """Each added template names a real bank and fills the slots one of its own items fills."""
+
+    def slots(value: str | tuple) -> tuple[str, ...]:
+        text = value if isinstance(value, str) else value[0]
+        return tuple(sorted(re.findall(r"\{(\w+)\}", text)))
+
+    for name, added in ADDED.items():
+        assert name in REGISTRY, name
+        bank = REGISTRY[name]
+        own = [it.value for it in bank.items[: len(bank.items) - len(added)]]
+        tiers = {it.key: it.tier for it in bank.items}
+        for value in added:
+            assert type(value) is type(own[0]), (name, value)
+            assert slots(value) in {slots(v) for v in own}, (name, value)
+            assert tiers[bank.key(value)] == "train", (name, value)
 
 
 @pytest.mark.parametrize("catalog", CATALOGS)

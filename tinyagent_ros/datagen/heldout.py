@@ -5,7 +5,9 @@ stable hash of (bank name, item key), independent of any seed, so the same items
 are held out in every run: the test split draws only from the held-out part
 (plus items a bank declares ``shared``, such as the core rooms of the home) and
 the train and val splits never see it. Items marked pinned (a leading ``!`` on a
-template) are canonical phrasings that always stay in training.
+template) are canonical phrasings that always stay in training. Phrasings written
+after the split (added.py) join the train tier without moving any other item, so
+the test split stays exactly as it was measured.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
+
+from tinyagent_ros.datagen.added import ADDED
 
 T = TypeVar("T")
 
@@ -69,8 +73,10 @@ class Bank(Generic[T]):
         if self.name in REGISTRY:
             raise ValueError(f"bank {self.name!r} defined twice")
         keys = [self.key(v) for v in self.values]
-        if len(set(keys)) != len(keys):
-            dup = sorted({k for k in keys if keys.count(k) > 1})
+        added = list(ADDED.get(self.name, ()))
+        every = keys + [self.key(v) for v in added]
+        if len(set(every)) != len(every):
+            dup = sorted({k for k in every if every.count(k) > 1})
             raise ValueError(f"bank {self.name!r}: duplicate keys {dup[:3]}")
         # Entities are held out by family, so "cup" and "coffee cup" share a tier
         # and a held-out word never appears inside a training entity.
@@ -92,6 +98,8 @@ class Bank(Generic[T]):
             g = fam[k]
             tier: Tier = "shared" if g in shared else "test" if g in held else "train"
             self.items.append(Item(k, value, tier, w))
+        for value in added:
+            self.items.append(Item(self.key(value), value, "train"))
         self._by_split: dict[str, tuple[list[Item[T]], list[float]]] = {}
         for split in SPLITS:
             allowed = {"test", "shared"} if split == "test" else {"train", "shared"}
