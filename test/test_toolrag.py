@@ -51,17 +51,18 @@ def test_encoder_embeddings_are_normalised_and_batch_consistent():
         assert float(batch[i] @ enc.embed_one(t)) > 0.999
 
 
-def test_shipped_mac_classifier_runs_on_its_tuned_encoder_and_robot_on_the_installed_one(
-        robot, mac):
+def test_shipped_classifiers_run_on_their_own_tuned_encoders(robot, mac):
     from tinyagent_ros.encoder import default_encoder, file_sha256
     from tinyagent_ros.toolrag import ENCODER_FILE
 
     assert mac.skills == load_catalog("mac").names
-    assert mac.encoder is not default_encoder()
-    assert mac.encoder.onnx_path == mac.path / ENCODER_FILE
-    assert mac.meta["encoder"]["sha256"] == file_sha256(mac.encoder.onnx_path)
-    assert mac.meta["encoder"]["tuned"]["steps"] > 0
-    assert robot.encoder is default_encoder()  # its tuned version was measured, not shipped
+    assert robot.skills == load_catalog("robot").names
+    for clf in (robot, mac):
+        assert clf.encoder is not default_encoder()
+        assert clf.encoder.onnx_path == clf.path / ENCODER_FILE
+        assert clf.meta["encoder"]["sha256"] == file_sha256(clf.encoder.onnx_path)
+        assert clf.meta["encoder"]["tuned"]["steps"] > 0
+    assert robot.encoder.onnx_path != mac.encoder.onnx_path
 
 
 def test_go_to_alice(robot):

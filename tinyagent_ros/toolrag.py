@@ -700,9 +700,10 @@ class ToolClassifier:
         """Whether some skill reaches the threshold: the command asks for something.
 
         Small talk ("thanks!", "ok cool") scores every skill near zero; a command
-        the planner must not answer with an empty plan scores one near one.
+        the planner must not answer with an empty plan scores one near one. An
+        empty command asks for nothing, whatever the head makes of no words.
         """
-        return bool((self.probs(query) >= self.threshold).any())
+        return bool(query.strip()) and bool((self.probs(query) >= self.threshold).any())
 
     def serve_prob(self, query: str) -> float:
         """P(some skill serves the command); 1.0 without a serves head."""
