@@ -13,6 +13,7 @@ from tinyagent_ros.agent import Agent
 from tinyagent_ros.backends.sim import SimBackend
 from tinyagent_ros.catalog import load_catalog
 from tinyagent_ros.plan import parse_plan
+from tinyagent_ros.planner import Planner
 from tinyagent_ros.prompt import build_prompt
 
 ROBOT = load_catalog("robot")
@@ -26,7 +27,10 @@ class ScriptedPlanner:
         self.plans = list(plans)
         self.delay = delay
         self.previous: list[str | None] = []
+        self.prompts: list = []
         self.finished_at: list[float] = []
+
+    widened = staticmethod(Planner.widened)
 
     def select_skills(self, query):
         return ROBOT.names
@@ -36,6 +40,7 @@ class ScriptedPlanner:
 
     def stream(self, prompt, stop=None, previous=None):
         self.previous.append(previous)
+        self.prompts.append(prompt)
         text = self.plans.pop(0)
         for line in text.splitlines(keepends=True):
             if stop is not None and stop.is_set():
@@ -81,6 +86,23 @@ def test_replanning_is_bounded_and_failure_reported():
                         max_replans=1))
     assert not outcome.success and len(outcome.attempts) == 2
     assert "moon base" in outcome.result.summary()
+
+
+def test_a_looping_plan_stops_before_the_repeat_and_the_replan_may_call_any_skill():
+    loop = "".join(f"{i}. {c}\n" for i, c in enumerate(
+        ['navigate_to("kitchen")', 'find_object("cup")'] * 8, 1)) + "17. join()"
+    planner = ScriptedPlanner(loop, '1. navigate_to("kitchen counter")\n'
+                              '2. find_object("red cup")\n3. pick_up("$2")\n4. join()')
+    narrow = dataclasses.replace(
+        build_prompt(ROBOT, "q", list(ROBOT.names)), allowed=("navigate_to", "find_object"))
+    planner.prompt_for = lambda query, today=None, skills=None: narrow
+    outcome = run(Agent(planner, SimBackend(time_scale=0.001), max_replans=1))
+    first = outcome.attempts[0].result
+    assert "the planner is looping" in first.error
+    assert sorted(first.results) == [1, 2, 3, 4, 5]  # task 6 closed the third copy
+    assert planner.prompts[0].allowed == ("navigate_to", "find_object")
+    assert planner.prompts[1].allowed is None and "Previous Plan:" in planner.previous[1]
+    assert outcome.success and "pick_up" in outcome.plan_text, outcome.result.summary()
 
 
 def test_invalid_streamed_line_runs_nothing_after_it():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -15,16 +17,19 @@ from tinyagent_ros.plan import (
     Join,
     Plan,
     PlanError,
+    PlanLoopError,
     PlanParser,
     Task,
     bind_arguments,
     iter_plan,
+    looping_block,
     parse_plan,
     resolve_value,
 )
 
 ROBOT = load_catalog("robot")
 MAC = load_catalog("mac")
+DATA = Path(__file__).parent / "data"
 
 FETCH = (
     'Thought: she may have moved\n'
@@ -252,3 +257,39 @@ def test_a_catalog_cannot_name_an_unknown_skill_in_refs():
     with pytest.raises(ValidationError, match="refs names unknown skill 'find'"):
         Catalog(name="x", skills=(Skill(name="grab", description="d", params=(
             Param(name="obj", type="str", refs=("find",)),)),))
+
+
+def _tasks(*calls: str) -> list[Task]:
+    return list(parse_plan("".join(f"{i}. {c}\n" for i, c in enumerate(calls, 1))
+                           + f"{len(calls) + 1}. join()").tasks)
+
+
+def test_a_block_written_three_times_in_a_row_is_a_loop():
+    nav, find = 'navigate_to("table")', 'find_object("plate")'
+    assert looping_block(_tasks(nav, nav, nav)) == 1
+    assert looping_block(_tasks("dock()", nav, find, nav, find, nav, find)) == 2
+    assert looping_block(_tasks(nav, find, nav, find, nav)) == 0
+    assert looping_block(_tasks(nav, nav)) == 0
+    # Three hand-overs each locate the user again: the same call, not a loop.
+    deliveries = [c for obj in ("cup", "book", "key") for c in (
+        f'find_object("{obj}")', 'locate_person("user")', 'navigate_to("$2")')]
+    assert looping_block(_tasks(*deliveries)) == 0
+
+
+def test_a_looping_model_plan_stops_before_the_repeat_runs():
+    text = "".join(f"{i}. {c}\n" for i, c in enumerate(
+        ['navigate_to("table")', 'find_object("plate")'] * 4, 1)) + "9. join()"
+    assert len(parse_plan(text, ROBOT).tasks) == 8  # a person may write that
+    items = iter_plan(iter(text.splitlines(keepends=True)), ROBOT, stop_loops=True)
+    handed = [next(items) for _ in range(5)]
+    with pytest.raises(PlanLoopError, match="task 6 find_object writes the last 2 calls a third"):
+        next(items)
+    assert [t.idx for t in handed] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("name", ["gold_plans", "natural_robot", "natural_robot_2",
+                                  "natural_mac"])
+def test_no_hand_written_gold_plan_loops(name):
+    for line in (DATA / f"{name}.jsonl").read_text().splitlines():
+        tasks = parse_plan(json.loads(line)["plan"]).tasks
+        assert not any(looping_block(tasks[:end]) for end in range(1, len(tasks) + 1)), line

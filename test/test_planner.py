@@ -161,6 +161,17 @@ def test_grammar_selection_lists_every_skill_and_allows_only_the_pick(planner):
     assert other.error is None and set(other.plan.names) <= {"navigate_to", "join"}, other.text
 
 
+def test_a_plan_that_loops_is_written_again_with_every_skill_allowed():
+    built = build_planner(ROBOT, tools="grammar")
+    query = "Could you go to the dining table and pick up the plate, please?"
+    # With pick_up refused the shipped model goes back and forth between table and
+    # plate; the loop is cut at its third round and the plan written again.
+    outcome = built.plan(query, skills=["navigate_to", "find_object"])
+    assert outcome.loop_error and "the planner is looping" in outcome.loop_error, outcome.text
+    assert outcome.prompt.allowed is None and outcome.error is None, outcome.text
+    assert "pick_up" in outcome.plan.names and len(outcome.plan.tasks) < 6, outcome.text
+
+
 def test_shipped_adapter_is_checked_by_sha256(tmp_path, monkeypatch):
     adapters = tmp_path / "models" / "adapters"
     adapters.mkdir(parents=True)

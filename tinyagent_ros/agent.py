@@ -4,6 +4,8 @@ The executor reads the planner's token stream through the incremental parser,
 so the first task is dispatched while the model is still writing the rest.
 When a task fails, the planner is asked once more (TinyAgent's "Previous Plan
 / Observation" form), up to ``max_replans`` times; then the failure is reported.
+A plan that loops is stopped before the repeat runs, and the next one may call
+every listed skill (:meth:`Planner.widened`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from tinyagent_ros.backends.base import Backend
 from tinyagent_ros.executor import Event, ExecutionResult, Executor, PlanSource
-from tinyagent_ros.plan import Join, Plan, Task, iter_plan
+from tinyagent_ros.plan import Join, Plan, PlanLoopError, Task, iter_plan
 from tinyagent_ros.planner import Planner
 from tinyagent_ros.prompt import Prompt
 
@@ -128,12 +130,15 @@ class Agent:
         previous: str | None = None
         for _ in range(self.max_replans + 1):
             text_parts: list[str] = []
-            result = await self._execute(self._items(prompt, previous, text_parts))
+            loops: list[PlanLoopError] = []
+            result = await self._execute(self._items(prompt, previous, text_parts, loops))
             if result is None:
                 break
             outcome.attempts.append(Attempt("".join(text_parts), result, _first_start(result)))
             if result.success or self._stop.is_set():
                 break
+            if loops:
+                prompt = self.planner.widened(prompt)
             previous = observation(outcome.plan_text, result)
         outcome.total_s = time.perf_counter() - start
         return outcome
@@ -167,9 +172,12 @@ class Agent:
         outcome.total_s = time.perf_counter() - start
         return outcome
 
-    def _items(self, prompt: Prompt, previous: str | None, sink: list[str]
-               ) -> Iterator[Task | Join]:
-        """Plan items as their lines complete; the executor reads this in a worker thread."""
+    def _items(self, prompt: Prompt, previous: str | None, sink: list[str],
+               loops: list[PlanLoopError]) -> Iterator[Task | Join]:
+        """Plan items as their lines complete; the executor reads this in a worker thread.
+
+        The plan text goes to ``sink``; a loop that stopped the plan, to ``loops``.
+        """
         def tee() -> Iterator[str]:
             for piece in self.planner.stream(prompt, self._stop, previous=previous):
                 sink.append(piece)
@@ -177,4 +185,11 @@ class Agent:
             if self.on_plan_text is not None:
                 self.on_plan_text("".join(sink))  # as soon as it is written, not after running
 
-        return iter_plan(tee(), self.planner.catalog, retarget=True)
+        chunks = tee()
+        try:
+            yield from iter_plan(chunks, self.planner.catalog, retarget=True, stop_loops=True)
+        except PlanLoopError as err:
+            loops.append(err)
+            raise
+        finally:
+            chunks.close()  # releases the model now, for the next plan

@@ -187,6 +187,7 @@ def run_bench(
     dag_ok: list[bool] = []
     strict_ok: list[bool] = []
     parse_failures = 0
+    loops = 0
     verdicts: Counter[str] = Counter()
     #: Commands declined without the model (no skill fits), by whether a skill serves them.
     declined: Counter[bool] = Counter()
@@ -230,6 +231,7 @@ def run_bench(
                 tokens.append(int(outcome.prompt_tokens))
                 if outcome.plan is None:
                     parse_failures += 1
+                loops += outcome.loop_error is not None
                 verdict = classify(outcome.plan, gold, catalog)
                 verdicts[verdict] += 1
                 declined[bool(gold.names)] += outcome.prompt.declines
@@ -238,7 +240,8 @@ def run_bench(
                 if on_case is not None:
                     on_case({"id": case.id, "query": case.query, "gold": case.plan,
                              "plan": outcome.text, "error": outcome.error, "verdict": verdict,
-                             "skills": chosen, "latency_s": t_sel + outcome.latency_s})
+                             "skills": chosen, "latency_s": t_sel + outcome.latency_s,
+                             "loop_error": outcome.loop_error})
             bar.update(1)
     planned = planner is not None
     return {
@@ -256,6 +259,8 @@ def run_bench(
         "select_latency_p95_s": _percentile(select_s, 95),
         "first_task_p50_s": _percentile(first_s, 50) if planned else None,
         "parse_failures": parse_failures if planned else None,
+        # plans cut for looping and written again with every skill allowed
+        "loop_retries": loops if planned else None,
         "verdicts": dict(verdicts) if planned else None,
         "unserved_cases": unserved,
         "declined_served": declined[True] if planned else None,

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from tinyagent_ros.catalog import Catalog
 from tinyagent_ros.decoding import DecodingError, GrammarDecoder
 from tinyagent_ros.grammar import DEFAULT_MAX_TASKS, plan_grammar
-from tinyagent_ros.plan import END_OF_PLAN, Plan, PlanError, PlanParser
+from tinyagent_ros.plan import END_OF_PLAN, Plan, PlanError, PlanLoopError, PlanParser
 from tinyagent_ros.prompt import Example, Prompt, build_prompt
 
 
@@ -91,6 +91,8 @@ class PlanOutcome:
     latency_s: float
     first_task_s: float | None
     timings: dict[str, float] = field(default_factory=dict)
+    #: Why a first plan was dropped and written again with every skill allowed.
+    loop_error: str | None = None
 
 
 _LOG_CALLBACK: Any = None
@@ -471,6 +473,16 @@ class Planner:
             prompt = replace(prompt, allowed=())
         return prompt
 
+    @staticmethod
+    def widened(prompt: Prompt) -> Prompt:
+        """``prompt`` with every listed skill callable: the retry after a loop.
+
+        A loop most often means the grammar refused the skill the model wanted
+        (ToolRAG missed it); in ``grammar`` mode every skill is listed already,
+        so the retry costs no new prompt. Unchanged when the pick is the listing.
+        """
+        return replace(prompt, allowed=None) if prompt.allowed else prompt
+
     def render(self, prompt: Prompt, previous: str | None = None) -> str:
         """The prompt as the model's chat template writes it, ending where the plan begins."""
         messages = prompt.messages()
@@ -550,38 +562,51 @@ class Planner:
             chunks.close()
         yield END_OF_PLAN  # the stop string is swallowed by llama.cpp
 
+    def _write(self, prompt: Prompt, previous: str | None, start: float
+               ) -> tuple[str, Plan | None, PlanError | None, float | None]:
+        """Decode one plan to its end: text, plan or error, first task's time since ``start``."""
+        parser = PlanParser(self.catalog, retarget=True, stop_loops=True)
+        parts: list[str] = []
+        first_task: float | None = None
+        pieces = self.stream(prompt, previous=previous)
+        try:
+            for piece in pieces:
+                parts.append(piece)
+                if parser.feed(piece) and first_task is None:
+                    first_task = time.perf_counter() - start
+            return "".join(parts), parser.finish(), None, first_task
+        except PlanError as err:
+            return "".join(parts), None, err, first_task
+        finally:
+            pieces.close()  # releases the model now, for the retry
+
     def plan(self, query: str, today: dt.date | None = None, skills: list[str] | None = None,
              previous: str | None = None) -> PlanOutcome:
-        """Plan a command to the end and validate it (no execution)."""
+        """Plan a command to the end and validate it (no execution).
+
+        A plan that loops is written once more with every listed skill allowed.
+        """
         start = time.perf_counter()
         prompt = self.prompt_for(query, today, skills)
         t_prompt = time.perf_counter()
-        parser = PlanParser(self.catalog, retarget=True)
-        text_parts: list[str] = []
-        first_task: float | None = None
-        error: str | None = None
-        plan: Plan | None = None
-        try:
-            for piece in self.stream(prompt, previous=previous):
-                text_parts.append(piece)
-                if parser.feed(piece) and first_task is None:
-                    first_task = time.perf_counter() - start
-            plan = parser.finish()
-        except PlanError as err:
-            error = str(err)
+        text, plan, error, first_task = self._write(prompt, previous, start)
+        loop_error: str | None = None
+        if isinstance(error, PlanLoopError) and self.widened(prompt) != prompt:
+            loop_error, prompt = str(error), self.widened(prompt)
+            text, plan, error, first_task = self._write(prompt, previous, start)
         end = time.perf_counter()
-        text = "".join(text_parts)
         return PlanOutcome(
             query=query,
             prompt=prompt,
             text=text,
             plan=plan,
-            error=error,
+            error=None if error is None else str(error),
             prompt_tokens=self.count_tokens(self.render(prompt, previous)),
             completion_tokens=self.count_tokens(text),
             latency_s=end - start,
             first_task_s=first_task,
             timings={"select_s": t_prompt - start, "generate_s": end - t_prompt},
+            loop_error=loop_error,
         )
 
 
