@@ -219,7 +219,9 @@ def test_bench_bfcl_runs_the_shipped_model_on_a_few_cases(tmp_path):
     assert 0.0 <= metrics["overall"] <= 1.0 and metrics["latency_p50_s"] > 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["simple_python_0", "simple_python_1", "simple_python_2"]
-    assert all(r["plan"].rstrip().endswith("<END_OF_PLAN>") for r in rows)
+    for r in rows:  # a whole plan, or one stopped where the base model began to loop
+        assert r["plan"].rstrip().endswith("<END_OF_PLAN>") or (
+            not r["passed"] and "the planner is looping" in r["reason"]), r
 
 
 def test_a_users_openai_tool_list_loads_as_a_catalog_and_plans_are_checked_against_it(tmp_path):
