@@ -259,9 +259,12 @@ def test_a_catalog_cannot_name_an_unknown_skill_in_refs():
             Param(name="obj", type="str", refs=("find",)),)),))
 
 
+def _plan_text(*calls: str) -> str:
+    return "".join(f"{i}. {c}\n" for i, c in enumerate(calls, 1)) + f"{len(calls) + 1}. join()"
+
+
 def _tasks(*calls: str) -> list[Task]:
-    return list(parse_plan("".join(f"{i}. {c}\n" for i, c in enumerate(calls, 1))
-                           + f"{len(calls) + 1}. join()").tasks)
+    return list(parse_plan(_plan_text(*calls)).tasks)
 
 
 def test_a_block_written_three_times_in_a_row_is_a_loop():
@@ -277,8 +280,7 @@ def test_a_block_written_three_times_in_a_row_is_a_loop():
 
 
 def test_a_looping_model_plan_stops_before_the_repeat_runs():
-    text = "".join(f"{i}. {c}\n" for i, c in enumerate(
-        ['navigate_to("table")', 'find_object("plate")'] * 4, 1)) + "9. join()"
+    text = _plan_text(*['navigate_to("table")', 'find_object("plate")'] * 4)
     assert len(parse_plan(text, ROBOT).tasks) == 8  # a person may write that
     items = iter_plan(iter(text.splitlines(keepends=True)), ROBOT, stop_loops=True)
     handed = [next(items) for _ in range(5)]

@@ -591,8 +591,9 @@ class Planner:
         t_prompt = time.perf_counter()
         text, plan, error, first_task = self._write(prompt, previous, start)
         loop_error: str | None = None
-        if isinstance(error, PlanLoopError) and self.widened(prompt) != prompt:
-            loop_error, prompt = str(error), self.widened(prompt)
+        wider = self.widened(prompt)
+        if isinstance(error, PlanLoopError) and wider != prompt:
+            loop_error, prompt = str(error), wider
             text, plan, error, first_task = self._write(prompt, previous, start)
         end = time.perf_counter()
         return PlanOutcome(
